@@ -1,0 +1,30 @@
+// What every subcommand file provides: a register_x(CLI::App&, CommandSlot&) that declares the
+// flags and, when the subcommand is chosen, puts its run into the slot.
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+#include "core/error.hpp"
+#include "core/io.hpp"
+
+namespace grpcdx::commands {
+
+// The run of the chosen subcommand; main() calls it once, after parsing.
+struct CommandSlot {
+  std::function<Result<int>(Io&)> run;
+};
+
+void register_list(CLI::App& app, CommandSlot& slot);
+void register_describe(CLI::App& app, CommandSlot& slot);
+void register_call(CLI::App& app, CommandSlot& slot);
+void register_serve(CLI::App& app, CommandSlot& slot);
+void register_demo(CLI::App& app, CommandSlot& slot);
+void register_version(CLI::App& app, CommandSlot& slot);
+void register_completion(CLI::App& app, CommandSlot& slot);
+
+// Builds the whole command-line definition (used by main and by the completion generator).
+void register_all(CLI::App& app, CommandSlot& slot);
+
+}  // namespace grpcdx::commands

@@ -1,0 +1,101 @@
+// The shared flag groups and their conversion into library options.
+#include "commands/common_flags.hpp"
+
+#include <charconv>
+#include <fmt/format.h>
+
+namespace grpcdx::commands {
+
+void add_connection_flags(CLI::App* app, ConnectionFlags& f) {
+  app->add_option("target", f.target, "host:port, [v6addr]:port, unix:/path or a URI like dns:///host:port")
+      ->required();
+  app->add_flag("--plaintext", f.plaintext, "Use plaintext HTTP/2 (h2c), no TLS");
+  app->add_flag("--insecure", f.insecure, "Use TLS but skip verifying the server certificate");
+  app->add_option("--cacert", f.cacert, "Trust this CA bundle (PEM) instead of the system roots");
+  app->add_option("--cert", f.cert, "Client certificate (PEM) for mutual TLS");
+  app->add_option("--key", f.key, "Client private key (PEM) for mutual TLS");
+  app->add_option("--servername", f.servername, "Name used for SNI and to check the server certificate");
+  app->add_option("--authority", f.authority, "Value of the :authority pseudo-header");
+  app->add_option("-H,--header", f.headers, "Request metadata 'key: value' (repeatable; -bin keys take base64)");
+  app->add_option("--connect-timeout", f.connect_timeout, "Give up connecting after this long")
+      ->capture_default_str();
+  app->add_option("--timeout", f.timeout, "Deadline of each RPC (e.g. 2s)");
+  app->add_option("--keepalive", f.keepalive, "HTTP/2 keepalive ping interval");
+  app->add_option("--max-msg-size", f.max_msg_size, "Largest message accepted, in bytes (e.g. 4MB)");
+  app->add_flag("--show-secrets", f.show_secrets, "Do not redact secrets (authorization, cookies, tokens) in -v output");
+}
+
+void add_schema_flags(CLI::App* app, schema::SchemaOptions& s) {
+  app->add_option("--proto", s.proto_files, "Take the schema from this .proto file (repeatable)");
+  app->add_option("-I,--import-path", s.import_paths, "Directory to search for .proto imports (repeatable)");
+  app->add_option("--protoset", s.protosets, "Take the schema from this FileDescriptorSet file (repeatable)");
+}
+
+void add_output_flags(CLI::App* app, OutputFlags& f) {
+  app->add_option("-o,--output", f.output, "Output format")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  app->add_flag("-v,--verbose", f.verbose, "Show headers, trailers and timings");
+}
+
+report::OutputFormat output_format(const OutputFlags& f) {
+  return f.output == "json" ? report::OutputFormat::json : report::OutputFormat::text;
+}
+
+Result<int> parse_byte_size(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+  long long value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + i, value);
+  std::string unit = text.substr(i);
+  long long scale = 0;
+  if (unit.empty() || unit == "B") scale = 1;
+  else if (unit == "KB" || unit == "kB" || unit == "K") scale = 1000;
+  else if (unit == "KiB") scale = 1024;
+  else if (unit == "MB" || unit == "M") scale = 1000 * 1000;
+  else if (unit == "MiB") scale = 1024 * 1024;
+  else if (unit == "GB" || unit == "G") scale = 1000LL * 1000 * 1000;
+  else if (unit == "GiB") scale = 1024LL * 1024 * 1024;
+  if (i == 0 || ec != std::errc() || scale == 0 || value * scale > 0x7fffffffLL)
+    return usage_error(fmt::format("invalid size '{}': expected bytes, e.g. 4194304, 4MB or 4MiB (at most 2GiB)", text));
+  return static_cast<int>(value * scale);
+}
+
+Result<net::ConnectionOptions> to_connection_options(const ConnectionFlags& f,
+                                                     const std::string& default_timeout) {
+  net::ConnectionOptions o;
+  TRY(o.target, net::parse_target(f.target));
+  o.plaintext = f.plaintext;
+  o.insecure = f.insecure;
+  o.cacert = f.cacert;
+  o.cert = f.cert;
+  o.key = f.key;
+  o.servername = f.servername;
+  o.authority = f.authority;
+  o.show_secrets = f.show_secrets;
+  for (const auto& h : f.headers) {
+    TRY(auto entry, net::parse_header(h));
+    o.metadata.push_back(std::move(entry));
+  }
+  TRY(o.connect_timeout, parse_duration(f.connect_timeout));
+  const std::string& timeout = f.timeout.empty() ? default_timeout : f.timeout;
+  if (!timeout.empty()) {
+    TRY(auto t, parse_duration(timeout));
+    if (t.count() > 0) o.rpc_timeout = t;
+  }
+  if (!f.keepalive.empty()) {
+    TRY(auto k, parse_duration(f.keepalive));
+    o.keepalive = k;
+  }
+  if (!f.max_msg_size.empty()) {
+    TRY(auto size, parse_byte_size(f.max_msg_size));
+    o.max_msg_size = size;
+  }
+  if (o.plaintext && (o.insecure || !o.cacert.empty() || !o.cert.empty()))
+    return usage_error("--plaintext cannot be combined with --insecure, --cacert, --cert or --key");
+  if (o.cert.empty() != o.key.empty())
+    return usage_error("--cert and --key go together: give both for a client certificate");
+  return o;
+}
+
+}  // namespace grpcdx::commands

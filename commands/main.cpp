@@ -1,0 +1,59 @@
+// grpcdx entry point: parse the command line, run the chosen subcommand, turn its result into
+// output and an exit code. The only place that catches CLI11's parse errors.
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "commands/command.hpp"
+#include "rpc/exit_codes.hpp"
+
+namespace {
+
+int print_error(const grpcdx::Error& e) {
+  std::cerr << "error: " << e.message;
+  if (!e.hint.empty()) std::cerr << " (" << e.hint << ")";
+  std::cerr << std::endl;
+  return grpcdx::exit_code_for(e);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // gRPC core logs to stderr by default; a diagnostic tool prints its own errors instead.
+  if (!std::getenv("GRPC_VERBOSITY")) setenv("GRPC_VERBOSITY", "NONE", 1);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  CLI::App app{"grpcdx: diagnose gRPC services and inject faults into them", "grpcdx"};
+  grpcdx::commands::CommandSlot slot;
+  grpcdx::commands::register_all(app, slot);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::string what = e.what();
+    std::cerr << "error: " << what << " (see 'grpcdx " << (app.get_subcommands().empty() ? std::string("--help")
+                                                                                          : app.get_subcommands().front()->get_name() + " --help")
+              << "')" << std::endl;
+    return grpcdx::k_exit_usage;
+  }
+  if (!slot.run) {
+    std::cerr << app.help();
+    return grpcdx::k_exit_usage;
+  }
+  grpcdx::Io io{std::cout, std::cerr, std::cin, static_cast<bool>(isatty(STDOUT_FILENO)),
+                static_cast<bool>(isatty(STDERR_FILENO))};
+  grpcdx::Result<int> result = slot.run(io);
+  std::cout.flush();
+  if (!result) return print_error(result.error());
+  return *result;
+}

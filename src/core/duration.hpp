@@ -1,0 +1,25 @@
+// Go-style durations ("250ms", "1m30s", "10us") parsed into and printed from std::chrono.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "core/error.hpp"
+
+namespace grpcdx {
+
+using Duration = std::chrono::nanoseconds;
+
+// Parses a duration such as "250ms", "2s", "1m30s", "1.5h", "10us" or "0".
+// Units: ns, us (or µs), ms, s, m, h. Fails (usage) on an empty string, a missing
+// unit, an unknown unit, a negative value or overflow.
+Result<Duration> parse_duration(std::string_view text);
+
+// Prints a duration the way Go does for round values: "250ms", "1m30s", "2s", "10us".
+std::string format_duration(Duration d);
+
+// Milliseconds as a double, for JSON.
+inline double to_ms(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+}  // namespace grpcdx

@@ -1,0 +1,54 @@
+// Connection options shared by every command that connects, and the channel factory.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+
+#include "core/duration.hpp"
+#include "core/error.hpp"
+#include "net/metadata.hpp"
+#include "net/target.hpp"
+
+namespace grpcdx::net {
+
+struct ConnectionOptions {
+  Target target;
+  bool plaintext = false;
+  bool insecure = false;       // TLS without verifying the server certificate
+  std::string cacert;          // PEM file of trusted roots; empty: the system roots
+  std::string cert, key;       // client certificate and key (mTLS)
+  std::string servername;      // SNI and the name checked against the certificate
+  std::string authority;       // :authority; empty: the target's default
+  Metadata metadata;           // from -H
+  Duration connect_timeout = std::chrono::seconds(10);
+  std::optional<Duration> rpc_timeout;  // deadline of each RPC
+  std::optional<Duration> keepalive;
+  std::optional<int> max_msg_size;
+  bool show_secrets = false;
+};
+
+// The credentials and channel arguments for `opt`, without connecting. Fails (local) when a
+// certificate or key file cannot be read.
+Result<std::shared_ptr<grpc::Channel>> make_channel(const ConnectionOptions& opt);
+
+// Waits until the channel is READY, it failed to connect, or connect_timeout passed.
+// Returns ok when READY or when the channel reported a failure (the first RPC then fails
+// fast with the transport's reason); UNAVAILABLE naming the target when the time ran out.
+Result<void> wait_for_connection(grpc::Channel& channel, const ConnectionOptions& opt);
+
+// make_channel then wait_for_connection.
+Result<std::shared_ptr<grpc::Channel>> open_channel(const ConnectionOptions& opt);
+
+// Adds -H metadata and the RPC deadline (if any) to a context.
+void prepare_context(grpc::ClientContext& ctx, const ConnectionOptions& opt,
+                     std::optional<Duration> timeout_override = std::nullopt);
+
+// Reads a whole file. Fails (local) naming the file and the reason.
+Result<std::string> read_file(const std::string& path, std::string_view what = "file");
+
+}  // namespace grpcdx::net

@@ -1,0 +1,68 @@
+// Where descriptors come from: server reflection (v1, then v1alpha), .proto files, or a
+// protoset. Every command asks a SchemaSource and behaves the same whatever is behind it.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <google/protobuf/descriptor.h>
+#include <grpcpp/channel.h>
+
+#include "core/error.hpp"
+#include "net/channel.hpp"
+
+namespace grpcdx::schema {
+
+struct SchemaOptions {
+  std::vector<std::string> proto_files;   // --proto
+  std::vector<std::string> import_paths;  // -I/--import-path
+  std::vector<std::string> protosets;     // --protoset
+  bool uses_files() const { return !proto_files.empty() || !protosets.empty(); }
+};
+
+// A symbol found by name, for `describe`.
+using Symbol = std::variant<const google::protobuf::ServiceDescriptor*,
+                            const google::protobuf::MethodDescriptor*,
+                            const google::protobuf::Descriptor*,
+                            const google::protobuf::EnumDescriptor*>;
+
+class SchemaSource {
+ public:
+  virtual ~SchemaSource() = default;
+
+  // Every service the source knows, fully qualified, sorted. Reflection: the server's list.
+  // Fails (rpc_status) when the server cannot be reached; (local) when it has no reflection.
+  virtual Result<std::vector<std::string>> list_services() = 0;
+
+  // The pool descriptors live in; for reflection it fetches files lazily as they are asked for.
+  virtual const google::protobuf::DescriptorPool& pool() = 0;
+
+  // The error that made the last lookup in pool() fail, if the source knows one (a reflection
+  // RPC that failed, a file protobuf rejected); empty otherwise.
+  virtual std::optional<Error> last_error() const = 0;
+
+  // Number of requests sent to the server's reflection service so far (0 for files).
+  virtual int reflection_requests() const { return 0; }
+
+  // A service by full name. Fails (local) naming the service when it does not exist.
+  Result<const google::protobuf::ServiceDescriptor*> find_service(std::string_view name);
+
+  // A method by "pkg.Service/Method" or "pkg.Service.Method" (a leading '/' is allowed).
+  // Fails (local) naming the service or method when it does not exist.
+  Result<const google::protobuf::MethodDescriptor*> find_method(std::string_view name);
+
+  // A service, method, message or enum by full name ("pkg.S/M" is also accepted for methods).
+  Result<Symbol> find_symbol(std::string_view name);
+};
+
+// Opens the schema source the flags ask for: the files when any are given, otherwise
+// reflection over `channel` (with the metadata and deadline of `conn`).
+// Fails (local) when a file cannot be read or parsed, naming the file, line and problem.
+Result<std::unique_ptr<SchemaSource>> open_schema(const SchemaOptions& options,
+                                                  std::shared_ptr<grpc::Channel> channel,
+                                                  const net::ConnectionOptions& conn);
+
+}  // namespace grpcdx::schema
