@@ -1,11 +1,188 @@
-// `grpcdx call` (being written in this session).
+// `grpcdx call TARGET METHOD [-d DATA]`: call any method, of any streaming kind, with JSON in
+// and out.
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "codec/json_codec.hpp"
 #include "commands/command.hpp"
+#include "commands/common_flags.hpp"
+#include "report/call_report.hpp"
+#include "rpc/exit_codes.hpp"
+#include "rpc/json_requests.hpp"
+#include "rpc/status_codes.hpp"
+#include "rpc/status_hints.hpp"
 
 namespace grpcdx::commands {
 
+namespace pb = google::protobuf;
+
+struct CallOptions {
+  ConnectionFlags conn;
+  schema::SchemaOptions schema;
+  OutputFlags output;
+  std::string method;
+  std::string data;
+  bool has_data = false;
+  bool emit_defaults = false;
+  bool proto_names = false;
+  bool allow_unknown_fields = false;
+  int max_messages = 0;
+};
+
+namespace {
+
+// The schema and the channel, in the order that needs the fewest round trips: with local files
+// the method is checked before connecting at all.
+struct Prepared {
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<schema::SchemaSource> schema;
+  const pb::MethodDescriptor* method = nullptr;
+  Duration connect_time{};
+};
+
+Result<Prepared> prepare(const CallOptions& opt, const net::ConnectionOptions& conn) {
+  Prepared p;
+  TRY(p.channel, net::make_channel(conn));
+  auto connect_and_time = [&]() -> Result<void> {
+    auto start = std::chrono::steady_clock::now();
+    TRY_VOID(net::wait_for_connection(*p.channel, conn));
+    p.connect_time = std::chrono::steady_clock::now() - start;
+    return {};
+  };
+  if (opt.schema.uses_files()) {
+    TRY(p.schema, schema::open_schema(opt.schema, nullptr, conn));
+    TRY(p.method, p.schema->find_method(opt.method));
+    TRY_VOID(connect_and_time());
+  } else {
+    TRY_VOID(connect_and_time());
+    TRY(p.schema, schema::open_schema(opt.schema, p.channel, conn));
+    TRY(p.method, p.schema->find_method(opt.method));
+  }
+  return p;
+}
+
+// Reads the text behind -d: inline, @FILE or @- (all of standard input).
+Result<std::string> read_data(const std::string& data) {
+  if (!data.starts_with("@")) return data;
+  std::string path = data.substr(1);
+  if (path == "-") {
+    std::string text;
+    char buffer[65536];
+    ssize_t n;
+    while ((n = ::read(STDIN_FILENO, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<size_t>(n));
+    return text;
+  }
+  return net::read_file(path, "request file");
+}
+
+Result<int> run_call(const CallOptions& opt, Io& io) {
+  TRY(auto conn, to_connection_options(opt.conn));
+  codec::JsonOptions json_options;
+  json_options.emit_defaults = opt.emit_defaults;
+  json_options.proto_names = opt.proto_names;
+  json_options.allow_unknown_fields = opt.allow_unknown_fields;
+  json_options.pretty = output_format(opt.output) == report::OutputFormat::text;
+  codec::MessageCodec codec(json_options);
+
+  // Input that is not a streaming stdin is read and checked before any RPC is made.
+  std::string source_name = !opt.has_data ? "-d" : opt.data == "@-" ? "standard input"
+                            : opt.data.starts_with("@")              ? opt.data.substr(1)
+                                                                     : "-d";
+  bool stream_stdin = opt.has_data && opt.data == "@-";
+  std::optional<std::string> data_text;
+  if (opt.has_data && !stream_stdin) {
+    TRY(auto text, read_data(opt.data));
+    data_text = std::move(text);
+  }
+
+  TRY(auto p, prepare(opt, conn));
+  const pb::MethodDescriptor* method = p.method;
+  const bool client_streams = method->client_streaming();
+  if (!client_streams && stream_stdin) {
+    TRY(auto text, read_data(opt.data));
+    data_text = std::move(text);
+    stream_stdin = false;
+  }
+
+  std::unique_ptr<rpc::RequestSource> requests;
+  if (stream_stdin) {
+    requests = std::make_unique<rpc::StreamingJsonSource>(STDIN_FILENO, source_name, method->input_type(), codec);
+  } else {
+    std::vector<std::string> messages;
+    if (data_text) {
+      TRY(messages, rpc::encode_json_messages(*data_text, source_name, method->input_type(), codec));
+    }
+    if (!client_streams) {
+      if (messages.size() > 1)
+        return local_error(fmt::format("{} takes one request message, but {} were given", method->full_name(),
+                                       messages.size()),
+                           "pass a single JSON object with -d");
+      if (messages.empty()) messages.emplace_back();  // the empty message
+    }
+    requests = std::make_unique<rpc::ListRequestSource>(std::move(messages));
+  }
+
+  report::CallReport report(io, {output_format(opt.output), opt.output.verbose, conn.show_secrets});
+  std::string method_path = "/" + method->service()->full_name() + "/" + method->name();
+  report.request(method_path, conn.metadata);
+
+  std::optional<Error> decode_error;
+  rpc::CallSink sink;
+  sink.on_headers = [&](const net::Metadata& md) { report.headers(md); };
+  int received = 0;
+  sink.on_message = [&](const std::string& bytes) {
+    auto message = codec.from_bytes(bytes, method->output_type());
+    if (!message) {
+      decode_error = message.error();
+      return false;
+    }
+    auto json = codec.to_json(**message);
+    if (!json) {
+      decode_error = json.error();
+      return false;
+    }
+    report.message(*json);
+    ++received;
+    return opt.max_messages <= 0 || received < opt.max_messages;
+  };
+  rpc::InvokeOptions invoke_options;
+  invoke_options.method_path = method_path;
+  invoke_options.prepare = [&](grpc::ClientContext& ctx) { net::prepare_context(ctx, conn); };
+  rpc::CallResult result = rpc::invoke(p.channel, invoke_options, *requests, sink);
+
+  if (decode_error) return std::unexpected(*decode_error);
+  if (result.input_error) return std::unexpected(*result.input_error);
+  if (result.cancelled_on_purpose) {
+    result.code = 0;
+    result.message = fmt::format("stopped after {} messages (--max-messages)", received);
+  }
+  report.status(result, p.connect_time);
+  if (result.code != 0)
+    return status_error(result.code, result.message, rpc::hint_for_status(result.code, result.message, conn.plaintext));
+  return k_exit_ok;
+}
+
+}  // namespace
+
 void register_call(CLI::App& app, CommandSlot& slot) {
-  auto* cmd = app.add_subcommand("call", "call");
-  cmd->callback([&slot] { slot.run = [](Io&) -> Result<int> { return local_error("not built yet"); }; });
+  auto opt = std::make_shared<CallOptions>();
+  auto* cmd = app.add_subcommand("call", "Call a method (unary, client, server or bidi streaming) with JSON in and out");
+  add_connection_flags(cmd, opt->conn);
+  cmd->add_option("method", opt->method, "pkg.Service/Method or pkg.Service.Method")->required();
+  cmd->add_option("-d,--data", opt->data,
+                  "Request JSON: one object, or several for a client stream; @FILE reads a file, @- standard input");
+  add_schema_flags(cmd, opt->schema);
+  add_output_flags(cmd, opt->output);
+  cmd->add_flag("--emit-defaults", opt->emit_defaults, "Print fields that hold default values");
+  cmd->add_flag("--proto-names", opt->proto_names, "Print .proto field names instead of lowerCamelCase");
+  cmd->add_flag("--allow-unknown-fields", opt->allow_unknown_fields, "Ignore request fields the message type does not have");
+  cmd->add_option("--max-messages", opt->max_messages, "End a server or bidi stream cleanly after N responses")
+      ->check(CLI::NonNegativeNumber);
+  cmd->callback([opt, cmd, &slot] {
+    opt->has_data = cmd->count("--data") > 0;
+    slot.run = [opt](Io& io) { return run_call(*opt, io); };
+  });
 }
 
 }  // namespace grpcdx::commands

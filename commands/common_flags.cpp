@@ -6,6 +6,16 @@
 
 namespace grpcdx::commands {
 
+namespace {
+
+// A repeatable flag takes exactly one value each time it is given, so `--proto a.proto TARGET`
+// leaves TARGET a positional (CLI11 otherwise lets a vector option swallow what follows it).
+CLI::Option* one_value_each(CLI::Option* option) {
+  return option->expected(1)->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+
+}  // namespace
+
 void add_connection_flags(CLI::App* app, ConnectionFlags& f) {
   app->add_option("target", f.target, "host:port, [v6addr]:port, unix:/path or a URI like dns:///host:port")
       ->required();
@@ -16,7 +26,8 @@ void add_connection_flags(CLI::App* app, ConnectionFlags& f) {
   app->add_option("--key", f.key, "Client private key (PEM) for mutual TLS");
   app->add_option("--servername", f.servername, "Name used for SNI and to check the server certificate");
   app->add_option("--authority", f.authority, "Value of the :authority pseudo-header");
-  app->add_option("-H,--header", f.headers, "Request metadata 'key: value' (repeatable; -bin keys take base64)");
+  one_value_each(app->add_option("-H,--header", f.headers,
+                                 "Request metadata 'key: value' (repeatable; -bin keys take base64)"));
   app->add_option("--connect-timeout", f.connect_timeout, "Give up connecting after this long")
       ->capture_default_str();
   app->add_option("--timeout", f.timeout, "Deadline of each RPC (e.g. 2s)");
@@ -26,9 +37,11 @@ void add_connection_flags(CLI::App* app, ConnectionFlags& f) {
 }
 
 void add_schema_flags(CLI::App* app, schema::SchemaOptions& s) {
-  app->add_option("--proto", s.proto_files, "Take the schema from this .proto file (repeatable)");
-  app->add_option("-I,--import-path", s.import_paths, "Directory to search for .proto imports (repeatable)");
-  app->add_option("--protoset", s.protosets, "Take the schema from this FileDescriptorSet file (repeatable)");
+  one_value_each(app->add_option("--proto", s.proto_files, "Take the schema from this .proto file (repeatable)"));
+  one_value_each(app->add_option("-I,--import-path", s.import_paths,
+                                 "Directory to search for .proto imports (repeatable)"));
+  one_value_each(app->add_option("--protoset", s.protosets,
+                                 "Take the schema from this FileDescriptorSet file (repeatable)"));
 }
 
 void add_output_flags(CLI::App* app, OutputFlags& f) {

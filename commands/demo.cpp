@@ -1,11 +1,111 @@
-// `grpcdx demo` (being written in this session).
+// `grpcdx demo`: starts the built-in server in-process on a free loopback port and walks
+// through the commands against it, printing each equivalent command line before its output.
+#include <fmt/format.h>
+
+#include <vector>
+
 #include "commands/command.hpp"
+#include "commands/error_output.hpp"
+#include "rpc/exit_codes.hpp"
+#include "server/server.hpp"
 
 namespace grpcdx::commands {
 
+namespace {
+
+struct DemoStep {
+  std::string title;
+  std::vector<std::string> args;  // after "grpcdx"
+  int expected_exit = 0;
+};
+
+// Runs one grpcdx command line in this process, through the same CLI definition as main().
+int run_command_line(const std::vector<std::string>& args, Io& io) {
+  CLI::App app{"grpcdx", "grpcdx"};
+  CommandSlot slot;
+  register_all(app, slot);
+  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    io.err << "error: " << e.what() << std::endl;
+    return k_exit_usage;
+  }
+  if (!slot.run) return k_exit_usage;
+  auto result = slot.run(io);
+  io.out.flush();
+  if (!result) return print_error(io.err, result.error());
+  return *result;
+}
+
+std::string shell_quote(const std::string& arg) {
+  bool plain = !arg.empty() && arg.find_first_not_of(
+                                   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@=,") ==
+                                   std::string::npos;
+  if (plain) return arg;
+  std::string out = "'";
+  for (char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+Result<int> run_demo(Io& io) {
+  server::ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  TRY(auto srv, server::start_server(options));
+  const std::string addr = srv->address();
+  const bool color = io.out_is_tty;
+  auto bold = [&](const std::string& s) { return color ? "\x1b[1m" + s + "\x1b[0m" : s; };
+  auto dim = [&](const std::string& s) { return color ? "\x1b[2m" + s + "\x1b[0m" : s; };
+
+  io.out << bold("grpcdx demo") << ": a built-in test server is listening on " << addr
+         << " (grpc.testing.TestService, health, reflection).\n"
+         << "Each step prints the command you can run yourself against any server.\n";
+
+  const std::vector<DemoStep> steps = {
+      {"List the services, through server reflection", {"list", addr, "--plaintext"}},
+      {"List one service's methods", {"list", addr, "grpc.testing.TestService", "--plaintext"}},
+      {"Describe a method and a message", {"describe", addr, "grpc.testing.TestService.StreamingOutputCall", "--plaintext"}},
+      {"", {"describe", addr, "grpc.testing.SimpleRequest", "--plaintext"}},
+      {"A unary call with JSON in and out", {"call", addr, "grpc.testing.TestService/UnaryCall", "--plaintext", "-d", R"({"responseSize": 8})"}},
+      {"A server-streaming call: three responses as they arrive",
+       {"call", addr, "grpc.testing.TestService/StreamingOutputCall", "--plaintext", "-d",
+        R"({"responseParameters": [{"size": 1}, {"size": 2, "intervalUs": 100000}, {"size": 3, "intervalUs": 100000}]})"}},
+      {"A client-streaming call: several request messages, one answer",
+       {"call", addr, "grpc.testing.TestService/StreamingInputCall", "--plaintext", "-d",
+        R"({"payload": {"body": "AAAA"}} {"payload": {"body": "AAAAAAAA"}})"}},
+      {"Events as JSON lines, for scripts", {"call", addr, "grpc.testing.TestService/EmptyCall", "--plaintext", "-o", "json"}},
+      {"A call that fails: the exit code is 64 + the status code (14 UNAVAILABLE -> 78)",
+       {"call", addr, "grpc.testing.TestService/UnaryCall", "--plaintext", "-d",
+        R"({"responseStatus": {"code": 14, "message": "backend overloaded"}})"},
+       exit_code_for_status(14)},
+  };
+
+  int unexpected = 0;
+  for (const auto& step : steps) {
+    if (!step.title.empty()) io.out << "\n" << bold("## " + step.title) << "\n";
+    std::string line = "$ grpcdx";
+    for (const auto& a : step.args) line += " " + shell_quote(a);
+    io.out << dim(line) << std::endl;
+    int rc = run_command_line(step.args, io);
+    io.err.flush();
+    if (rc != 0) io.out << dim(fmt::format("(exit {})", rc)) << "\n";
+    if (rc != step.expected_exit) {
+      ++unexpected;
+      io.out << fmt::format("unexpected exit code {} (expected {})\n", rc, step.expected_exit);
+    }
+    io.out.flush();
+  }
+  srv->shutdown(std::chrono::milliseconds(500));
+  io.out << "\n" << (unexpected == 0 ? "Demo finished: every step behaved as expected.\n"
+                                      : fmt::format("Demo finished with {} unexpected results.\n", unexpected));
+  return unexpected == 0 ? 0 : k_exit_local;
+}
+
+}  // namespace
+
 void register_demo(CLI::App& app, CommandSlot& slot) {
-  auto* cmd = app.add_subcommand("demo", "demo");
-  cmd->callback([&slot] { slot.run = [](Io&) -> Result<int> { return local_error("not built yet"); }; });
+  auto* cmd = app.add_subcommand("demo", "Start a built-in server and walk through the commands against it");
+  cmd->callback([&slot] { slot.run = [](Io& io) { return run_demo(io); }; });
 }
 
 }  // namespace grpcdx::commands

@@ -1,11 +1,53 @@
-// `grpcdx describe` (being written in this session).
+// `grpcdx describe TARGET SYMBOL`: the .proto definition of a service, method, message or enum.
+#include <fmt/format.h>
+
 #include "commands/command.hpp"
+#include "commands/common_flags.hpp"
+#include "report/schema_report.hpp"
+#include "schema/schema_source.hpp"
 
 namespace grpcdx::commands {
 
+namespace {
+
+struct DescribeOptions {
+  ConnectionFlags conn;
+  schema::SchemaOptions schema;
+  OutputFlags output;
+  std::string symbol;
+};
+
+Result<int> run_describe(const DescribeOptions& opt, Io& io) {
+  TRY(auto conn, to_connection_options(opt.conn, "10s"));
+  TRY(auto source, schema::connect_schema(opt.schema, conn));
+  auto symbol = source->find_symbol(opt.symbol);
+  if (opt.output.verbose) {
+    for (const auto& note : source->notes()) io.err << "reflection: " << note << "\n";
+    if (int n = source->reflection_requests(); n > 0)
+      io.err << fmt::format("reflection: {} request{} ({})\n", n, n == 1 ? "" : "s",
+                            source->reflection_version().empty() ? "no answer" : source->reflection_version());
+  }
+  if (!symbol) return std::unexpected(symbol.error());
+  io.out << report::render_symbol(output_format(opt.output), *symbol) << std::flush;
+  return 0;
+}
+
+}  // namespace
+
 void register_describe(CLI::App& app, CommandSlot& slot) {
-  auto* cmd = app.add_subcommand("describe", "describe");
-  cmd->callback([&slot] { slot.run = [](Io&) -> Result<int> { return local_error("not built yet"); }; });
+  auto* cmd = app.add_subcommand("describe", "Show the .proto definition of a service, method, message or enum");
+  auto opt = std::make_shared<DescribeOptions>();
+  add_connection_flags(cmd, opt->conn);
+  cmd->add_option("symbol", opt->symbol, "pkg.Service, pkg.Service.Method (or pkg.Service/Method), pkg.Message or pkg.Enum")
+      ->required();
+  add_schema_flags(cmd, opt->schema);
+  add_output_flags(cmd, opt->output);
+  cmd->footer(
+      "Examples:\n"
+      "  grpcdx describe --plaintext localhost:50051 grpc.testing.TestService\n"
+      "  grpcdx describe --plaintext localhost:50051 grpc.testing.TestService/UnaryCall\n"
+      "  grpcdx describe --plaintext localhost:50051 grpc.testing.SimpleRequest -o json");
+  cmd->callback([&slot, opt] { slot.run = [opt](Io& io) { return run_describe(*opt, io); }; });
 }
 
 }  // namespace grpcdx::commands

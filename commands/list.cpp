@@ -1,11 +1,69 @@
-// `grpcdx list` (being written in this session).
+// `grpcdx list TARGET [SERVICE]`: the services a server (or schema files) define, or the
+// methods of one service.
+#include <fmt/format.h>
+
 #include "commands/command.hpp"
+#include "commands/common_flags.hpp"
+#include "report/schema_report.hpp"
+#include "schema/schema_source.hpp"
 
 namespace grpcdx::commands {
 
+namespace {
+
+struct ListOptions {
+  ConnectionFlags conn;
+  schema::SchemaOptions schema;
+  OutputFlags output;
+  std::string service;  // empty: list the services
+};
+
+// With -v: how the schema was obtained, on stderr.
+void print_schema_stats(Io& io, const schema::SchemaSource& source) {
+  for (const auto& note : source.notes()) io.err << "reflection: " << note << "\n";
+  if (source.reflection_requests() > 0) {
+    int n = source.reflection_requests();
+    std::string version = source.reflection_version();
+    io.err << fmt::format("reflection: {} request{}{}\n", n, n == 1 ? "" : "s",
+                          version.empty() ? "" : " (" + version + ")");
+  }
+}
+
+Result<int> run_list(const ListOptions& opt, Io& io) {
+  TRY(auto conn, to_connection_options(opt.conn, "10s"));
+  TRY(auto source, schema::connect_schema(opt.schema, conn));
+  const auto format = output_format(opt.output);
+  Result<std::string> text;
+  if (opt.service.empty()) {
+    auto services = source->list_services();
+    if (services) text = report::render_services(format, *services);
+    else text = std::unexpected(services.error());
+  } else {
+    auto service = source->find_service(opt.service);
+    if (service) text = report::render_methods(format, **service);
+    else text = std::unexpected(service.error());
+  }
+  if (opt.output.verbose) print_schema_stats(io, *source);
+  if (!text) return std::unexpected(text.error());
+  io.out << *text << std::flush;
+  return 0;
+}
+
+}  // namespace
+
 void register_list(CLI::App& app, CommandSlot& slot) {
-  auto* cmd = app.add_subcommand("list", "list");
-  cmd->callback([&slot] { slot.run = [](Io&) -> Result<int> { return local_error("not built yet"); }; });
+  auto* cmd = app.add_subcommand("list", "List the services of a server, or the methods of one service");
+  auto opt = std::make_shared<ListOptions>();
+  add_connection_flags(cmd, opt->conn);
+  cmd->add_option("service", opt->service, "A fully-qualified service name: list its methods");
+  add_schema_flags(cmd, opt->schema);
+  add_output_flags(cmd, opt->output);
+  cmd->footer(
+      "Examples:\n"
+      "  grpcdx list --plaintext localhost:50051\n"
+      "  grpcdx list --plaintext localhost:50051 grpc.testing.TestService -o json\n"
+      "  grpcdx list -I protos --proto shop/v1/shop.proto localhost:50051");
+  cmd->callback([&slot, opt] { slot.run = [opt](Io& io) { return run_list(*opt, io); }; });
 }
 
 }  // namespace grpcdx::commands

@@ -10,17 +10,7 @@
 
 #include "commands/command.hpp"
 #include "rpc/exit_codes.hpp"
-
-namespace {
-
-int print_error(const grpcdx::Error& e) {
-  std::cerr << "error: " << e.message;
-  if (!e.hint.empty()) std::cerr << " (" << e.hint << ")";
-  std::cerr << std::endl;
-  return grpcdx::exit_code_for(e);
-}
-
-}  // namespace
+#include "commands/error_output.hpp"
 
 int main(int argc, char** argv) {
   // gRPC core logs to stderr by default; a diagnostic tool prints its own errors instead.
@@ -54,6 +44,6 @@ int main(int argc, char** argv) {
                 static_cast<bool>(isatty(STDERR_FILENO))};
   grpcdx::Result<int> result = slot.run(io);
   std::cout.flush();
-  if (!result) return print_error(result.error());
+  if (!result) return grpcdx::commands::print_error(std::cerr, result.error());
   return *result;
 }

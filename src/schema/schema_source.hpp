@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -47,6 +48,13 @@ class SchemaSource {
   // Number of requests sent to the server's reflection service so far (0 for files).
   virtual int reflection_requests() const { return 0; }
 
+  // Which reflection service answered: "v1", "v1alpha", or empty (files, or nothing asked yet).
+  virtual std::string reflection_version() const { return {}; }
+
+  // Notes about repairs made to odd descriptors (a dependency the server could not send, a
+  // file sent twice, a field fixed up so protobuf accepts it), one line each; for -v output.
+  virtual std::vector<std::string> notes() const { return {}; }
+
   // A service by full name. Fails (local) naming the service when it does not exist.
   Result<const google::protobuf::ServiceDescriptor*> find_service(std::string_view name);
 
@@ -55,8 +63,24 @@ class SchemaSource {
   Result<const google::protobuf::MethodDescriptor*> find_method(std::string_view name);
 
   // A service, method, message or enum by full name ("pkg.S/M" is also accepted for methods).
+  // Fails (local) with "symbol 'X' not found" when it is none of those.
   Result<Symbol> find_symbol(std::string_view name);
+
+ protected:
+  // Forgets the error last_error() reports, before a new lookup.
+  virtual void clear_last_error() {}
+
+ private:
+  // The error a failed lookup of `what` reports: the source's own error when it has one
+  // (an RPC that failed, a file protobuf rejected), otherwise "<what> not found".
+  Error lookup_error(const std::string& what, const std::string& hint);
 };
+
+// The kind of a symbol as SPEC.md names it: "service", "method", "message" or "enum".
+std::string symbol_kind(const Symbol& symbol);
+
+// The fully-qualified name of a symbol (a method as "pkg.Service.Method").
+std::string symbol_name(const Symbol& symbol);
 
 // Opens the schema source the flags ask for: the files when any are given, otherwise
 // reflection over `channel` (with the metadata and deadline of `conn`).
@@ -64,5 +88,11 @@ class SchemaSource {
 Result<std::unique_ptr<SchemaSource>> open_schema(const SchemaOptions& options,
                                                   std::shared_ptr<grpc::Channel> channel,
                                                   const net::ConnectionOptions& conn);
+
+// open_schema for a command: with --proto/--protoset it does not connect at all; otherwise it
+// makes the channel, waits for it (net::wait_for_connection) and returns reflection over it.
+// Fails like make_channel / wait_for_connection / open_schema.
+Result<std::unique_ptr<SchemaSource>> connect_schema(const SchemaOptions& options,
+                                                     const net::ConnectionOptions& conn);
 
 }  // namespace grpcdx::schema

@@ -1,0 +1,100 @@
+// Text and JSON-event rendering of calls.
+#include "report/call_report.hpp"
+
+#include <fmt/format.h>
+
+#include "core/base64.hpp"
+#include "report/json_line.hpp"
+#include "rpc/status_codes.hpp"
+
+namespace grpcdx::report {
+
+nlohmann::ordered_json metadata_json(const net::Metadata& metadata, bool show_secrets) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (const auto& m : metadata) {
+    std::string value = m.key.ends_with("-bin") ? base64_encode(m.value) : m.value;
+    out[m.key].push_back(net::shown_value(m.key, value, show_secrets));
+  }
+  return out;
+}
+
+namespace {
+
+void print_metadata_text(std::ostream& out, const char* title, const net::Metadata& metadata, bool show_secrets) {
+  out << title << (metadata.empty() ? " (none)\n" : ":\n");
+  for (const auto& m : metadata) {
+    std::string value = m.key.ends_with("-bin") ? base64_encode(m.value) : m.value;
+    out << "  " << m.key << ": " << net::shown_value(m.key, value, show_secrets) << "\n";
+  }
+}
+
+double ms_between(rpc::Clock::time_point a, rpc::Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+}  // namespace
+
+void CallReport::request(const std::string& method, const net::Metadata& metadata) {
+  if (!m_options.verbose || m_options.format == OutputFormat::json) return;
+  m_io.err << "Method: " << method << "\n";
+  print_metadata_text(m_io.err, "Request metadata", metadata, m_options.show_secrets);
+  m_io.err.flush();
+}
+
+void CallReport::headers(const net::Metadata& metadata) {
+  if (m_options.format == OutputFormat::json) {
+    nlohmann::ordered_json event;
+    event["event"] = "headers";
+    event["metadata"] = metadata_json(metadata, m_options.show_secrets);
+    m_io.out << json_line(event) << std::endl;
+  } else if (m_options.verbose) {
+    print_metadata_text(m_io.err, "Response headers", metadata, m_options.show_secrets);
+    m_io.err.flush();
+  }
+}
+
+void CallReport::message(const std::string& json) {
+  if (m_options.format == OutputFormat::json) {
+    m_io.out << "{\"event\":\"message\",\"message\":" << json << "}" << std::endl;
+  } else {
+    m_io.out << json << std::endl;
+  }
+}
+
+void CallReport::status(const rpc::CallResult& r, std::optional<Duration> connect) {
+  double elapsed = ms_between(r.start, r.end);
+  if (m_options.format == OutputFormat::json) {
+    nlohmann::ordered_json event;
+    event["event"] = "status";
+    event["code"] = r.code;
+    event["code_name"] = rpc::status_name(r.code);
+    event["message"] = r.message;
+    event["trailers"] = metadata_json(r.trailers, m_options.show_secrets);
+    event["elapsed_ms"] = std::round(elapsed * 1000) / 1000;
+    if (m_options.verbose) {
+      nlohmann::ordered_json t;
+      if (connect) t["connect_ms"] = std::round(to_ms(*connect) * 1000) / 1000;
+      if (r.headers_at) t["headers_ms"] = std::round(ms_between(r.start, *r.headers_at) * 1000) / 1000;
+      if (r.first_message_at)
+        t["first_message_ms"] = std::round(ms_between(r.start, *r.first_message_at) * 1000) / 1000;
+      t["sent"] = r.sent;
+      t["received"] = r.received;
+      event["timing"] = t;
+    }
+    m_io.out << json_line(event) << std::endl;
+    return;
+  }
+  if (!m_options.verbose) return;
+  print_metadata_text(m_io.err, "Response trailers", r.trailers, m_options.show_secrets);
+  m_io.err << fmt::format("Status: {} ({}){}{}\n", rpc::status_name(r.code), r.code, r.message.empty() ? "" : ": ",
+                          r.message);
+  std::string timing = "Timing:";
+  if (connect) timing += fmt::format(" connect {:.2f}ms,", to_ms(*connect));
+  if (r.headers_at) timing += fmt::format(" headers {:.2f}ms,", ms_between(r.start, *r.headers_at));
+  if (r.first_message_at) timing += fmt::format(" first message {:.2f}ms,", ms_between(r.start, *r.first_message_at));
+  timing += fmt::format(" total {:.2f}ms ({} sent, {} received)\n", elapsed, r.sent, r.received);
+  m_io.err << timing;
+  m_io.err.flush();
+}
+
+}  // namespace grpcdx::report

@@ -1,0 +1,44 @@
+// Rendering of a call as it runs: response messages, headers, trailers, status and timings, as
+// text for people or as one JSON event a line for scripts.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/duration.hpp"
+#include "core/io.hpp"
+#include "net/metadata.hpp"
+#include "report/output_format.hpp"
+#include "rpc/invoker.hpp"
+
+namespace grpcdx::report {
+
+// Metadata as SPEC's JSON object of lists; -bin values base64, secrets redacted unless asked.
+nlohmann::ordered_json metadata_json(const net::Metadata& metadata, bool show_secrets);
+
+struct CallReportOptions {
+  OutputFormat format = OutputFormat::text;
+  bool verbose = false;
+  bool show_secrets = false;
+};
+
+class CallReport {
+ public:
+  CallReport(Io& io, CallReportOptions options) : m_io(io), m_options(options) {}
+
+  // Before the call: the method and the request metadata (shown with -v).
+  void request(const std::string& method, const net::Metadata& metadata);
+  void headers(const net::Metadata& metadata);
+  // A response message already printed as JSON (compact in json mode, indented in text mode).
+  void message(const std::string& json);
+  // The end of the call. `connect` is how long connecting took, if it was measured.
+  void status(const rpc::CallResult& result, std::optional<Duration> connect);
+
+ private:
+  Io& m_io;
+  CallReportOptions m_options;
+};
+
+}  // namespace grpcdx::report

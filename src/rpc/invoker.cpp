@@ -1,0 +1,167 @@
+// The generic invoker: a callback-API bidi reactor over grpc::GenericStub. Every streaming kind
+// is the same on the wire (a stream of requests, a stream of responses), so one reactor serves
+// all four; the caller decides how many requests to send.
+#include "rpc/invoker.hpp"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/client_callback.h>
+
+namespace grpcdx::rpc {
+
+namespace {
+
+std::string to_string(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  std::string out;
+  if (!buffer.Dump(&slices).ok()) return out;
+  out.reserve(buffer.Length());
+  for (const auto& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return out;
+}
+
+class Reactor : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  Reactor(const CallSink& sink, CallResult& result) : m_sink(sink), m_result(result) {}
+
+  void start(grpc::GenericStub& stub, grpc::ClientContext& ctx, const std::string& method) {
+    m_ctx = &ctx;
+    stub.PrepareBidiStreamingCall(&ctx, method, grpc::StubOptions(), this);
+    StartRead(&m_in);
+    AddHold();  // released by the writer once it has sent everything or given up
+    StartCall();
+  }
+
+  // Runs on the writer thread: sends every request, then half-closes.
+  void write_all(RequestSource& requests) {
+    while (true) {
+      auto next = requests.next(m_stop);
+      if (!next) break;
+      if (!*next) {
+        m_result.input_error = next->error();
+        m_ctx->TryCancel();
+        break;
+      }
+      grpc::Slice slice(**next);
+      m_out = grpc::ByteBuffer(&slice, 1);
+      {
+        std::unique_lock lock(m_mutex);
+        m_write_pending = true;
+      }
+      StartWrite(&m_out);
+      std::unique_lock lock(m_mutex);
+      m_cv.wait(lock, [this] { return !m_write_pending; });
+      if (!m_write_ok) break;
+    }
+    if (!m_stop) StartWritesDone();
+    RemoveHold();
+  }
+
+  void OnReadInitialMetadataDone(bool ok) override {
+    if (ok) deliver_headers();
+  }
+
+  // Reports the response headers once, before any message: the reaction to the headers and the
+  // reaction to the first message may run on different threads in either order.
+  void deliver_headers() {
+    std::lock_guard lock(m_headers_mutex);
+    if (m_headers_delivered) return;
+    m_headers_delivered = true;
+    m_result.headers_at = Clock::now();
+    if (m_sink.on_headers) m_sink.on_headers(to_metadata(m_ctx->GetServerInitialMetadata()));
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      m_stop = true;  // the server ended its side: nothing more to send
+      return;
+    }
+    deliver_headers();  // a message implies the headers have arrived
+    if (!m_result.first_message_at) m_result.first_message_at = Clock::now();
+    ++m_result.received;
+    bool more = m_sink.on_message ? m_sink.on_message(to_string(m_in)) : true;
+    if (!more) {
+      m_result.cancelled_on_purpose = true;
+      m_stop = true;
+      m_ctx->TryCancel();
+      return;
+    }
+    StartRead(&m_in);
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (ok) {
+      ++m_result.sent;
+      if (m_sink.on_sent) m_sink.on_sent();
+    }
+    std::lock_guard lock(m_mutex);
+    m_write_ok = ok;
+    m_write_pending = false;
+    m_cv.notify_all();
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    m_result.code = status.error_code();
+    m_result.message = status.error_message();
+    m_result.details = status.error_details();
+    m_result.trailers = to_metadata(m_ctx->GetServerTrailingMetadata());
+    m_result.end = Clock::now();
+    std::lock_guard lock(m_mutex);
+    m_done = true;
+    m_cv.notify_all();
+  }
+
+  void wait_done() {
+    std::unique_lock lock(m_mutex);
+    m_cv.wait(lock, [this] { return m_done; });
+  }
+
+  std::atomic<bool> m_stop{false};
+
+ private:
+  const CallSink& m_sink;
+  CallResult& m_result;
+  grpc::ClientContext* m_ctx = nullptr;
+  grpc::ByteBuffer m_in, m_out;
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  bool m_write_pending = false;
+  bool m_write_ok = true;
+  bool m_done = false;
+  std::mutex m_headers_mutex;
+  bool m_headers_delivered = false;
+};
+
+}  // namespace
+
+std::optional<Result<std::string>> ListRequestSource::next(const std::atomic<bool>& stop) {
+  if (stop || m_pos >= m_messages.size()) return std::nullopt;
+  return Result<std::string>(std::move(m_messages[m_pos++]));
+}
+
+net::Metadata to_metadata(const std::multimap<grpc::string_ref, grpc::string_ref>& map) {
+  net::Metadata out;
+  for (const auto& [k, v] : map) out.push_back({std::string(k.data(), k.size()), std::string(v.data(), v.size())});
+  return out;
+}
+
+CallResult invoke(const std::shared_ptr<grpc::Channel>& channel, const InvokeOptions& options, RequestSource& requests,
+                  const CallSink& sink) {
+  CallResult result;
+  result.start = Clock::now();
+  grpc::ClientContext ctx;
+  if (options.prepare) options.prepare(ctx);
+  grpc::GenericStub stub(channel);
+  Reactor reactor(sink, result);
+  reactor.start(stub, ctx, options.method_path);
+  std::thread writer([&] { reactor.write_all(requests); });
+  reactor.wait_done();
+  writer.join();
+  return result;
+}
+
+}  // namespace grpcdx::rpc

@@ -1,0 +1,28 @@
+// Recognises common causes in gRPC status messages and says what to try.
+#include "rpc/status_hints.hpp"
+
+namespace grpcdx::rpc {
+
+std::string hint_for_status(int code, std::string_view message, bool plaintext) {
+  auto has = [&](std::string_view s) { return message.find(s) != std::string_view::npos; };
+  if (code == 14) {
+    if (has("wrong version number") || has("packet length too long") || has("http request"))
+      return "the server does not speak TLS on this port: try --plaintext";
+    if (plaintext && (has("Socket closed") || has("Connection reset") || has("FD shutdown") ||
+                      has("Endpoint closing") || has("Broken pipe")))
+      return "the server may require TLS: drop --plaintext (add --insecure or --cacert if its certificate is not trusted)";
+    if (has("CERTIFICATE_VERIFY_FAILED") || has("certificate verify failed"))
+      return "the server certificate is not trusted: pass its CA with --cacert, or --insecure to skip verification";
+    if (has("Connection refused")) return "nothing listens there: is the server running, on this port?";
+    if (has("certificate required") || has("CERTIFICATE_REQUIRED") || has("alert handshake failure"))
+      return "the server may demand a client certificate: pass --cert and --key";
+    if (has("DNS resolution failed") || has("Name or service not known"))
+      return "the name does not resolve: check the host name";
+  }
+  if (code == 4) return "the deadline passed: raise --timeout, or run `grpcdx probe` to see which layer is slow";
+  if (code == 12 && has("Received http2 header with status"))
+    return "the server answered with HTTP 404: is this a gRPC server, and is the path right?";
+  return {};
+}
+
+}  // namespace grpcdx::rpc

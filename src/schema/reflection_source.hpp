@@ -1,0 +1,98 @@
+// The schema as the server's reflection service tells it: a DescriptorDatabase that fetches
+// files lazily over one reflection stream and caches them, and the SchemaSource over it.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/descriptor.pb.h>
+#include <google/protobuf/descriptor_database.h>
+
+#include "schema/reflection_client.hpp"
+#include "schema/schema_source.hpp"
+
+namespace grpcdx::schema {
+
+// Answers the DescriptorPool's questions by asking the server, once per file: every
+// FileDescriptorProto received (the one asked for and the dependencies sent with it) is kept
+// with the symbols it defines, so a file already received is never requested again.
+// Tolerance: a file sent twice is kept once; files are repaired with repair_file(); a
+// dependency the server answers NOT_FOUND for is replaced by the built-in well-known-type file
+// of that name when there is one (otherwise the pool's AllowUnknownDependencies makes a
+// placeholder). An RPC failure is kept for error() and the lookup answers "not found".
+class ReflectionDatabase final : public google::protobuf::DescriptorDatabase {
+ public:
+  explicit ReflectionDatabase(ReflectionClient& client) : m_client(client) {}
+
+  bool FindFileByName(const std::string& filename,
+                      google::protobuf::FileDescriptorProto* output) override;
+  bool FindFileContainingSymbol(const std::string& symbol_name,
+                                google::protobuf::FileDescriptorProto* output) override;
+  bool FindFileContainingExtension(const std::string& containing_type, int field_number,
+                                   google::protobuf::FileDescriptorProto* output) override;
+  bool FindAllExtensionNumbers(const std::string& extendee_type, std::vector<int>* output) override;
+
+  // The RPC failure of the last lookup, if any.
+  const std::optional<Error>& error() const { return m_error; }
+  void clear_error() { m_error.reset(); }
+
+  // One line per repair or substitution made so far.
+  const std::vector<std::string>& notes() const { return m_notes; }
+
+ private:
+  // Asks the server; on success keeps every file of a file_descriptor_response and returns
+  // the names of those files, in the server's order. nullopt when the server answered with an
+  // error_response (its code goes to *not_found when NOT_FOUND) or the RPC failed.
+  std::optional<std::vector<std::string>> fetch(
+      const grpc::reflection::v1::ServerReflectionRequest& request, const std::string& what);
+  void add_file(google::protobuf::FileDescriptorProto file);
+  void index_message(const google::protobuf::DescriptorProto& message, const std::string& scope,
+                     const std::string& file);
+  bool copy_file(const std::string& name, google::protobuf::FileDescriptorProto* output) const;
+
+  ReflectionClient& m_client;
+  std::map<std::string, google::protobuf::FileDescriptorProto> m_files;
+  std::map<std::string, std::string> m_symbol_file;  // symbol -> file name
+  std::map<std::pair<std::string, int>, std::string> m_extension_file;
+  std::set<std::string> m_missing_files, m_missing_symbols;
+  std::optional<Error> m_error;
+  std::vector<std::string> m_notes;
+};
+
+class ReflectionSource final : public SchemaSource {
+ public:
+  // Does not connect until the first lookup.
+  ReflectionSource(std::shared_ptr<grpc::Channel> channel, const net::ConnectionOptions& conn);
+
+  Result<std::vector<std::string>> list_services() override;
+  const google::protobuf::DescriptorPool& pool() override { return m_pool; }
+  std::optional<Error> last_error() const override;
+  int reflection_requests() const override { return m_client.requests(); }
+  std::string reflection_version() const override { return m_client.version(); }
+  std::vector<std::string> notes() const override { return m_database.notes(); }
+
+ protected:
+  void clear_last_error() override;
+
+ private:
+  // Keeps the first error of each file the pool fails to build, naming the file.
+  class Collector final : public google::protobuf::DescriptorPool::ErrorCollector {
+   public:
+    void AddError(const std::string& filename, const std::string& element_name,
+                  const google::protobuf::Message* descriptor, ErrorLocation location,
+                  const std::string& message) override;
+    std::optional<Error> error;
+  };
+
+  ReflectionClient m_client;
+  ReflectionDatabase m_database{m_client};
+  Collector m_collector;
+  google::protobuf::DescriptorPool m_pool{&m_database, &m_collector};
+};
+
+}  // namespace grpcdx::schema

@@ -1,0 +1,342 @@
+# Shared helpers for the end-to-end tests: running the grpcdx binary with a hard timeout,
+# starting servers on loopback, test-time certificates, protosets, and the test runner.
+import contextlib
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+GRPC_PROTO_DIR = os.environ.get("GRPC_PROTO_DIR", "/usr/share/grpc-proto")
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+
+_ADDRESS_RE = re.compile(r"^(127\.0\.0\.1|localhost|\[::1\]):\d+$|^unix:.+$")
+_tmp_root = None
+
+
+def binary():
+    """The grpcdx binary under test, from the GRPCDX environment variable."""
+    path = os.environ.get("GRPCDX")
+    if not path:
+        raise RuntimeError("set GRPCDX to the grpcdx binary (ctest does this)")
+    return path
+
+
+def tmpdir():
+    """A temporary directory shared by this test process, removed at exit."""
+    global _tmp_root
+    if _tmp_root is None:
+        _tmp_root = tempfile.mkdtemp(prefix="grpcdx-e2e-")
+        import atexit
+        atexit.register(shutil.rmtree, _tmp_root, True)
+    return _tmp_root
+
+
+def run(args, input=None, timeout=30, env=None):
+    """Runs grpcdx with `args`; returns (rc, stdout, stderr) as text. Kills it after `timeout`
+    seconds and fails the test with what it had printed so far."""
+    if isinstance(input, str):
+        input = input.encode()
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    proc = subprocess.Popen([binary()] + [str(a) for a in args],
+                            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env)
+    try:
+        out, err = proc.communicate(input=input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError("grpcdx %s: no exit after %ss\nstdout: %s\nstderr: %s" % (
+            " ".join(map(str, args)), timeout, out.decode(errors="replace"),
+            err.decode(errors="replace")))
+    return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+
+
+def _read_first_line(proc, timeout):
+    """Reads the first stdout line of `proc` within `timeout` seconds, or returns None."""
+    deadline = time.monotonic() + timeout
+    data = b""
+    fd = proc.stdout.fileno()
+    while b"\n" not in data:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            return None
+        data += chunk
+    return data.split(b"\n", 1)[0].decode(errors="replace").strip()
+
+
+def _stop(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+    if proc.stdout:
+        proc.stdout.close()
+
+
+@contextlib.contextmanager
+def _server(argv, what, timeout=20):
+    err_path = os.path.join(tmpdir(), "server-%d.stderr" % time.monotonic_ns())
+    with open(err_path, "wb") as err_file:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=err_file)
+    try:
+        address = _read_first_line(proc, timeout)
+        if address is None or not _ADDRESS_RE.match(address):
+            _stop(proc)
+            with open(err_path, "rb") as f:
+                stderr = f.read().decode(errors="replace")
+            raise AssertionError("%s did not print its address as its first line (got %r); "
+                                 "stderr: %s" % (what, address, stderr.strip()))
+        yield address
+    finally:
+        _stop(proc)
+    # A server that crashed or leaked (under ASan) fails the tests that used it.
+    with open(err_path, "rb") as f:
+        stderr = f.read().decode(errors="replace")
+    for bad in ("Sanitizer", "runtime error:", "terminate called", "Traceback"):
+        if bad in stderr:
+            raise AssertionError("%s reported on stderr:\n%s" % (what, stderr))
+
+
+def serve(*extra):
+    """Context manager: `grpcdx serve --listen 127.0.0.1:0 EXTRA...`; yields its address."""
+    argv = [binary(), "serve", "--listen", "127.0.0.1:0"] + [str(a) for a in extra]
+    return _server(argv, "grpcdx serve " + " ".join(map(str, extra)))
+
+
+def python_server(*extra):
+    """Context manager: the python3-grpcio TestService of python_server.py; yields its address."""
+    argv = [PYTHON, os.path.join(HERE, "python_server.py")] + [str(a) for a in extra]
+    return _server(argv, "python_server.py " + " ".join(map(str, extra)))
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on (at the moment of the call)."""
+    import socket
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _openssl(*args, cwd):
+    proc = subprocess.run(["openssl"] + list(args), cwd=cwd, capture_output=True, timeout=60)
+    if proc.returncode != 0:
+        raise RuntimeError("openssl %s failed: %s" % (" ".join(args), proc.stderr.decode()))
+
+
+class Certs:
+    """Paths of test-time certificates: a CA, a server certificate for 127.0.0.1 and localhost
+    signed by it, a client certificate signed by it, and an unrelated second CA."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        p = lambda name: os.path.join(directory, name)
+        self.ca_cert, self.ca_key = p("ca.pem"), p("ca.key")
+        self.server_cert, self.server_key = p("server.pem"), p("server.key")
+        self.client_cert, self.client_key = p("client.pem"), p("client.key")
+        self.other_ca_cert = p("other-ca.pem")
+
+
+_certs = None
+
+
+def certs():
+    """Makes (once per process) and returns the test certificates, with the openssl CLI."""
+    global _certs
+    if _certs is not None:
+        return _certs
+    d = os.path.join(tmpdir(), "certs")
+    os.makedirs(d)
+    c = Certs(d)
+    for ca, key, cn in ((c.ca_cert, c.ca_key, "grpcdx test CA"),
+                        (c.other_ca_cert, os.path.join(d, "other-ca.key"), "unrelated CA")):
+        _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                 "-nodes", "-keyout", key, "-out", ca, "-days", "2", "-subj", "/CN=" + cn,
+                 "-addext", "basicConstraints=critical,CA:TRUE",
+                 "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
+    for name, cn, ext in (
+            ("server", "localhost",
+             "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nextendedKeyUsage=serverAuth\n"),
+            ("client", "grpcdx test client", "extendedKeyUsage=clientAuth\n")):
+        key, csr, pem = (os.path.join(d, name + s) for s in (".key", ".csr", ".pem"))
+        ext_file = os.path.join(d, name + ".ext")
+        with open(ext_file, "w") as f:
+            f.write("basicConstraints=CA:FALSE\n" + ext)
+        _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                 "-keyout", key, "-out", csr, "-subj", "/CN=" + cn, cwd=d)
+        _openssl("x509", "-req", "-in", csr, "-CA", c.ca_cert, "-CAkey", c.ca_key,
+                 "-CAcreateserial", "-out", pem, "-days", "2", "-extfile", ext_file, cwd=d)
+    _certs = c
+    return c
+
+
+TEST_PROTOS = ["grpc/testing/test.proto"]
+
+
+def make_protoset(protos=None, name="test.protoset"):
+    """Runs protoc over `protos` (paths relative to GRPC_PROTO_DIR) with --include_imports and
+    returns the path of the FileDescriptorSet it wrote into the temporary directory."""
+    protos = protos or TEST_PROTOS
+    out = os.path.join(tmpdir(), name)
+    proc = subprocess.run(["protoc", "-I", GRPC_PROTO_DIR, "--include_imports",
+                           "--descriptor_set_out=" + out] + protos,
+                          capture_output=True, timeout=60)
+    if proc.returncode != 0:
+        raise RuntimeError("protoc failed: " + proc.stderr.decode())
+    return out
+
+
+def write_file(name, content):
+    """Writes `content` to a file in the temporary directory and returns its path."""
+    path = os.path.join(tmpdir(), name)
+    with open(path, "wb" if isinstance(content, bytes) else "w") as f:
+        f.write(content)
+    return path
+
+
+def json_lines(text):
+    """Parses stdout of `-o json` streaming output: one JSON object a line."""
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def parse_json_stream(text):
+    """Parses concatenated or pretty-printed JSON values (the text output of `call`)."""
+    decoder = json.JSONDecoder()
+    values, i = [], 0
+    while True:
+        while i < len(text) and text[i].isspace():
+            i += 1
+        if i >= len(text):
+            return values
+        value, i = decoder.raw_decode(text, i)
+        values.append(value)
+
+
+class TestCase(unittest.TestCase):
+    """unittest.TestCase with the checks every e2e test needs."""
+
+    maxDiff = None
+
+    def assert_clean_stderr(self, err):
+        """No crash traces of any kind."""
+        for bad in ("terminate called", "Traceback", "AddressSanitizer", "LeakSanitizer",
+                    "runtime error:",
+                    "Segmentation fault", "core dumped", "what():"):
+            self.assertNotIn(bad, err)
+
+    def assert_error_line(self, err, contains=None):
+        """stderr is exactly one line starting with 'error:' (and containing `contains`)."""
+        self.assert_clean_stderr(err)
+        lines = err.strip("\n").split("\n")
+        self.assertEqual(len(lines), 1, "expected one error line, got: %r" % err)
+        self.assertTrue(lines[0].startswith("error:"), "error line must start with 'error:': %r" % err)
+        if contains is not None:
+            for piece in ([contains] if isinstance(contains, str) else contains):
+                self.assertIn(piece, lines[0])
+        return lines[0]
+
+    def assert_ok(self, result):
+        rc, out, err = result
+        self.assertEqual(rc, 0, "exit %d\nstdout: %s\nstderr: %s" % (rc, out, err))
+        self.assert_clean_stderr(err)
+        return out
+
+    def assert_fails(self, result, code, contains=None):
+        rc, out, err = result
+        self.assertEqual(rc, code, "expected exit %d, got %d\nstdout: %s\nstderr: %s" % (
+            code, rc, out, err))
+        return self.assert_error_line(err, contains)
+
+
+def main():
+    """Runs the unittest cases of the calling module; exits non-zero on any failure."""
+    binary()
+    unittest.main(module="__main__", verbosity=2)
+
+
+class SchemaSources:
+    """The schema sources the e2e matrix runs every case over, each a server plus the grpcdx
+    arguments that reach it. Servers start on first use and stop at close(); a source whose
+    server fails to start fails only the tests that use it."""
+
+    NAMES = ("reflection_v1", "reflection_v1alpha", "proto", "protoset", "python")
+
+    def __init__(self):
+        self._stack = contextlib.ExitStack()
+        self._servers = {}
+
+    def _server(self, key):
+        if key not in self._servers:
+            try:
+                if key == "serve":
+                    cm = serve()
+                elif key == "serve_v1alpha":
+                    cm = serve("--reflection", "v1alpha")
+                elif key == "serve_none":
+                    cm = serve("--reflection", "none")
+                else:
+                    cm = python_server()
+                self._servers[key] = ("ok", self._stack.enter_context(cm))
+            except AssertionError as e:
+                self._servers[key] = ("error", str(e))
+        state, value = self._servers[key]
+        if state == "error":
+            raise AssertionError(value)
+        return value
+
+    def command(self, name, command, positionals=(), flags=()):
+        """[command, TARGET, positionals..., source flags..., flags...] for source `name`.
+        Positionals come first here; test_cli.py checks that flags may also come first."""
+        target, *source_flags = self.args(name)
+        return [command, target] + list(positionals) + source_flags + list(flags)
+
+    def args(self, name):
+        """[TARGET, flags...] that reach the server of source `name` with that schema source."""
+        if name == "reflection_v1":
+            return [self._server("serve"), "--plaintext"]
+        if name == "reflection_v1alpha":
+            return [self._server("serve_v1alpha"), "--plaintext"]
+        if name == "proto":
+            return [self._server("serve_none"), "--plaintext", "--proto", "grpc/testing/test.proto",
+                    "-I", GRPC_PROTO_DIR]
+        if name == "protoset":
+            return [self._server("serve_none"), "--plaintext", "--protoset", make_protoset()]
+        if name == "python":
+            return [self._server("python"), "--plaintext"]
+        raise ValueError(name)
+
+    def close(self):
+        self._stack.close()
+
+
+def add_matrix(test_class, cases, sources=SchemaSources.NAMES):
+    """Adds test_<case>__<source> to `test_class` for every case(self, source_name) in `cases`
+    (a dict name -> function) and every source, so each pair passes or fails on its own."""
+    for case_name, case in cases.items():
+        for source in sources:
+            def method(self, case=case, source=source):
+                case(self, source)
+            method.__name__ = "test_%s__%s" % (case_name, source)
+            setattr(test_class, method.__name__, method)

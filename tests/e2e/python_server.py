@@ -1,0 +1,238 @@
+# A grpc.testing.TestService written with python3-grpcio (a gRPC implementation that is not
+# grpcdx's), with hand-written server reflection v1 and v1alpha. Prints its address as the first
+# line of stdout. Message classes are generated at start-up with `protoc --python_out` from
+# the grpc-proto files.
+#
+#   /usr/bin/python3 python_server.py [--listen 127.0.0.1:0] [--reflection v1,v1alpha|none]
+import argparse
+import importlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent import futures
+
+import grpc
+from google.protobuf import descriptor_pool
+
+GRPC_PROTO_DIR = os.environ.get("GRPC_PROTO_DIR", "/usr/share/grpc-proto")
+PROTOS = ["grpc/testing/empty.proto", "grpc/testing/messages.proto", "grpc/testing/test.proto",
+          "grpc/reflection/v1/reflection.proto", "grpc/reflection/v1alpha/reflection.proto"]
+# Generated modules live under "grpcgen" instead of "grpc" so they do not shadow grpcio.
+GEN_PACKAGE = "grpcgen"
+
+
+def generate(out_dir):
+    """Generates the *_pb2 modules into out_dir/grpcgen/... and makes them importable."""
+    raw = os.path.join(out_dir, "raw")
+    os.makedirs(raw)
+    subprocess.run(["protoc", "-I", GRPC_PROTO_DIR, "--python_out=" + raw] + PROTOS,
+                   check=True, timeout=60)
+    for dirpath, _, files in os.walk(os.path.join(raw, "grpc")):
+        rel = os.path.relpath(dirpath, os.path.join(raw, "grpc"))
+        target = os.path.normpath(os.path.join(out_dir, GEN_PACKAGE, rel))
+        os.makedirs(target, exist_ok=True)
+        for name in files:
+            with open(os.path.join(dirpath, name)) as f:
+                text = f.read()
+            text = re.sub(r"^from grpc\.", "from %s." % GEN_PACKAGE, text, flags=re.M)
+            with open(os.path.join(target, name), "w") as f:
+                f.write(text)
+    sys.path.insert(0, out_dir)
+
+
+def status_code(number):
+    for code in grpc.StatusCode:
+        if code.value[0] == number:
+            return code
+    return grpc.StatusCode.UNKNOWN
+
+
+class TestService:
+    def __init__(self, messages, empty):
+        self.m = messages
+        self.empty = empty
+
+    def _echo_metadata(self, context):
+        initial, trailing = [], []
+        for key, value in context.invocation_metadata():
+            if key == "x-grpc-test-echo-initial":
+                initial.append((key, value))
+            elif key == "x-grpc-test-echo-trailing-bin":
+                trailing.append((key, value))
+        if initial:
+            context.send_initial_metadata(initial)
+        if trailing:
+            context.set_trailing_metadata(trailing)
+
+    def _payload(self, size):
+        return self.m.Payload(type=self.m.COMPRESSABLE, body=b"\0" * size)
+
+    def _maybe_abort(self, request, context):
+        if request.HasField("response_status") and request.response_status.code != 0:
+            context.abort(status_code(request.response_status.code),
+                          request.response_status.message)
+
+    def empty_call(self, request, context):
+        self._echo_metadata(context)
+        return self.empty.Empty()
+
+    def unary_call(self, request, context):
+        self._echo_metadata(context)
+        self._maybe_abort(request, context)
+        return self.m.SimpleResponse(payload=self._payload(request.response_size))
+
+    def streaming_output_call(self, request, context):
+        self._echo_metadata(context)
+        for param in request.response_parameters:
+            if param.interval_us:
+                time.sleep(param.interval_us / 1e6)
+            yield self.m.StreamingOutputCallResponse(payload=self._payload(param.size))
+        self._maybe_abort(request, context)
+
+    def streaming_input_call(self, request_iterator, context):
+        self._echo_metadata(context)
+        total = sum(len(r.payload.body) for r in request_iterator)
+        return self.m.StreamingInputCallResponse(aggregated_payload_size=total)
+
+    def full_duplex_call(self, request_iterator, context):
+        self._echo_metadata(context)
+        for request in request_iterator:
+            for param in request.response_parameters:
+                if param.interval_us:
+                    time.sleep(param.interval_us / 1e6)
+                yield self.m.StreamingOutputCallResponse(payload=self._payload(param.size))
+            self._maybe_abort(request, context)
+
+    def handler(self):
+        m, e = self.m, self.empty
+        methods = {
+            "EmptyCall": grpc.unary_unary_rpc_method_handler(
+                self.empty_call, e.Empty.FromString, e.Empty.SerializeToString),
+            "UnaryCall": grpc.unary_unary_rpc_method_handler(
+                self.unary_call, m.SimpleRequest.FromString, m.SimpleResponse.SerializeToString),
+            "StreamingOutputCall": grpc.unary_stream_rpc_method_handler(
+                self.streaming_output_call, m.StreamingOutputCallRequest.FromString,
+                m.StreamingOutputCallResponse.SerializeToString),
+            "StreamingInputCall": grpc.stream_unary_rpc_method_handler(
+                self.streaming_input_call, m.StreamingInputCallRequest.FromString,
+                m.StreamingInputCallResponse.SerializeToString),
+            "FullDuplexCall": grpc.stream_stream_rpc_method_handler(
+                self.full_duplex_call, m.StreamingOutputCallRequest.FromString,
+                m.StreamingOutputCallResponse.SerializeToString),
+        }
+        return grpc.method_handlers_generic_handler("grpc.testing.TestService", methods)
+
+
+class Reflection:
+    """grpc.reflection.{v1,v1alpha}.ServerReflection over the default descriptor pool."""
+
+    def __init__(self, pb2, service_names):
+        self.pb2 = pb2
+        self.services = sorted(service_names)
+        self.pool = descriptor_pool.Default()
+
+    def _files_with_deps(self, fd):
+        seen, order = set(), []
+
+        def visit(f):
+            if f.name in seen:
+                return
+            seen.add(f.name)
+            order.append(f)
+            for dep in f.dependencies:
+                visit(dep)
+
+        visit(fd)
+        return [f.serialized_pb for f in order]
+
+    def _answer(self, req):
+        pb2 = self.pb2
+        resp = pb2.ServerReflectionResponse(valid_host=req.host, original_request=req)
+        kind = req.WhichOneof("message_request")
+        try:
+            if kind == "list_services":
+                resp.list_services_response.service.extend(
+                    pb2.ServiceResponse(name=name) for name in self.services)
+            elif kind == "file_by_filename":
+                fd = self.pool.FindFileByName(req.file_by_filename)
+                resp.file_descriptor_response.file_descriptor_proto.extend(self._files_with_deps(fd))
+            elif kind == "file_containing_symbol":
+                fd = self.pool.FindFileContainingSymbol(req.file_containing_symbol)
+                resp.file_descriptor_response.file_descriptor_proto.extend(self._files_with_deps(fd))
+            elif kind in ("file_containing_extension", "all_extension_numbers_of_type"):
+                resp.error_response.error_code = grpc.StatusCode.NOT_FOUND.value[0]
+                resp.error_response.error_message = "no extensions"
+            else:
+                resp.error_response.error_code = grpc.StatusCode.UNIMPLEMENTED.value[0]
+                resp.error_response.error_message = "unknown request"
+        except KeyError as e:
+            resp.ClearField("file_descriptor_response")
+            resp.error_response.error_code = grpc.StatusCode.NOT_FOUND.value[0]
+            resp.error_response.error_message = "not found: %s" % e
+        return resp
+
+    def info(self, request_iterator, context):
+        for req in request_iterator:
+            yield self._answer(req)
+
+    def handler(self, service_name):
+        pb2 = self.pb2
+        return grpc.method_handlers_generic_handler(service_name, {
+            "ServerReflectionInfo": grpc.stream_stream_rpc_method_handler(
+                self.info, pb2.ServerReflectionRequest.FromString,
+                pb2.ServerReflectionResponse.SerializeToString)})
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--listen", default="127.0.0.1:0")
+    parser.add_argument("--reflection", default="v1,v1alpha",
+                        help="comma-separated versions to serve, or 'none'")
+    args = parser.parse_args()
+
+    gen_dir = tempfile.mkdtemp(prefix="grpcdx-pyserver-")
+    try:
+        generate(gen_dir)
+        messages = importlib.import_module(GEN_PACKAGE + ".testing.messages_pb2")
+        empty = importlib.import_module(GEN_PACKAGE + ".testing.empty_pb2")
+        importlib.import_module(GEN_PACKAGE + ".testing.test_pb2")
+        versions = [] if args.reflection == "none" else args.reflection.split(",")
+        reflection_names = {v: "grpc.reflection.%s.ServerReflection" % v for v in versions}
+        for v in versions:
+            if v not in ("v1", "v1alpha"):
+                parser.error("unknown reflection version %r" % v)
+
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
+        handlers = [TestService(messages, empty).handler()]
+        services = ["grpc.testing.TestService"] + list(reflection_names.values())
+        for v, name in reflection_names.items():
+            pb2 = importlib.import_module(GEN_PACKAGE + ".reflection.%s.reflection_pb2" % v)
+            handlers.append(Reflection(pb2, services).handler(name))
+        server.add_generic_rpc_handlers(handlers)
+        host, _, port = args.listen.rpartition(":")
+        bound = server.add_insecure_port(args.listen)
+        if bound == 0:
+            print("cannot listen on %s" % args.listen, file=sys.stderr)
+            return 1
+        server.start()
+        print("%s:%d" % (host, bound), flush=True)
+
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        # Bounded: a test server never needs to outlive its test by much.
+        stop.wait(timeout=600)
+        server.stop(grace=1).wait(timeout=5)
+        return 0
+    finally:
+        shutil.rmtree(gen_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+# End-to-end tests of `grpcdx call`: every streaming kind, text and JSON output, request data
+# from flags, files and stdin, metadata echo, --max-messages, over every schema source; and TLS,
+# --insecure and mutual TLS against `grpcdx serve`.
+import json
+import time
+
+import grpcdx_test as t
+
+SOURCES = t.SchemaSources()
+SVC = "grpc.testing.TestService"
+STATUS_KEYS = {"event", "code", "code_name", "message", "trailers", "elapsed_ms"}
+
+
+def tearDownModule():
+    SOURCES.close()
+
+
+def call(source, method, *args, input=None):
+    return t.run(SOURCES.command(source, "call", [SVC + "/" + method], args), input=input)
+
+
+def messages(self, result):
+    return t.parse_json_stream(self.assert_ok(result))
+
+
+def case_empty_call(self, source):
+    self.assertEqual(messages(self, call(source, "EmptyCall")), [{}])
+    # METHOD may also be written pkg.Service.Method.
+    rc, out, err = t.run(SOURCES.command(source, "call", [SVC + ".EmptyCall"], ["-d", "{}"]))
+    self.assertEqual((rc, t.parse_json_stream(out)), (0, [{}]), err)
+
+
+def case_unary_call(self, source):
+    got = messages(self, call(source, "UnaryCall", "-d", '{"responseSize": 10}'))
+    self.assertEqual(got, [{"payload": {"body": "AAAAAAAAAAAAAA=="}}])
+    # Input accepts the .proto field names too.
+    got = messages(self, call(source, "UnaryCall", "-d", '{"response_size": 3}'))
+    self.assertEqual(got, [{"payload": {"body": "AAAA"}}])
+
+
+def case_unary_status(self, source):
+    rc, out, err = call(source, "UnaryCall", "-d",
+                        '{"responseStatus": {"code": 14, "message": "msg"}}')
+    self.assertEqual(rc, 78, err)
+    self.assertEqual(err.strip(), "error: UNAVAILABLE (14): msg")
+    self.assertEqual(out.strip(), "")
+
+
+def case_server_streaming(self, source):
+    data = '{"responseParameters": [{"size": 1}, {"size": 2}, {"size": 3}]}'
+    got = messages(self, call(source, "StreamingOutputCall", "-d", data))
+    self.assertEqual(got, [{"payload": {"body": "AA=="}}, {"payload": {"body": "AAA="}},
+                           {"payload": {"body": "AAAA"}}])
+
+
+def case_client_streaming(self, source):
+    # Several messages, concatenated and one a line.
+    data = '{"payload": {"body": "AAAA"}}{"payload": {"body": "AA=="}}\n{"payload": {"body": "AAAAAA=="}}\n'
+    got = messages(self, call(source, "StreamingInputCall", "-d", data))
+    self.assertEqual(got, [{"aggregatedPayloadSize": 3 + 1 + 4}])
+
+
+def case_bidi_streaming(self, source):
+    data = ('{"responseParameters": [{"size": 2}]}\n'
+            '{"responseParameters": [{"size": 1}, {"size": 3}]}\n')
+    got = messages(self, call(source, "FullDuplexCall", "-d", data))
+    self.assertEqual(got, [{"payload": {"body": "AAA="}}, {"payload": {"body": "AA=="}},
+                           {"payload": {"body": "AAAA"}}])
+
+
+def case_json_events(self, source):
+    out = self.assert_ok(call(source, "UnaryCall", "-d", '{"responseSize": 2}', "-o", "json"))
+    events = t.json_lines(out)
+    self.assertEqual([e["event"] for e in events], ["headers", "message", "status"])
+    self.assertEqual(set(events[0].keys()), {"event", "metadata"})
+    self.assertIsInstance(events[0]["metadata"], dict)
+    for values in events[0]["metadata"].values():
+        self.assertIsInstance(values, list)
+    self.assertEqual(events[1], {"event": "message", "message": {"payload": {"body": "AAA="}}})
+    status = events[2]
+    self.assertEqual(set(status.keys()), STATUS_KEYS)
+    self.assertEqual((status["code"], status["code_name"], status["message"]), (0, "OK", ""))
+    self.assertIsInstance(status["trailers"], dict)
+    self.assertIsInstance(status["elapsed_ms"], (int, float))
+    self.assertGreaterEqual(status["elapsed_ms"], 0)
+    # One object a line (json_lines parsed each line on its own).
+    for line in out.splitlines():
+        self.assertTrue(line.startswith("{") and line.endswith("}"), line)
+
+
+def case_json_events_error(self, source):
+    rc, out, err = call(source, "UnaryCall", "-d",
+                        '{"responseStatus": {"code": 14, "message": "msg"}}', "-o", "json")
+    self.assertEqual(rc, 78, err)
+    events = t.json_lines(out)
+    self.assertEqual(events[-1]["event"], "status")
+    self.assertEqual(set(events[-1].keys()), STATUS_KEYS)
+    self.assertEqual((events[-1]["code"], events[-1]["code_name"], events[-1]["message"]),
+                     (14, "UNAVAILABLE", "msg"))
+    self.assertNotIn("message", [e["event"] for e in events])
+
+
+def case_json_events_streaming(self, source):
+    data = '{"responseParameters": [{"size": 1}, {"size": 1}, {"size": 1}]}'
+    events = t.json_lines(self.assert_ok(call(source, "StreamingOutputCall", "-d", data,
+                                              "-o", "json")))
+    self.assertEqual([e["event"] for e in events],
+                     ["headers", "message", "message", "message", "status"])
+
+
+def case_data_from_file(self, source):
+    path = t.write_file("unary-%s.json" % source, '{"responseSize": 4}\n')
+    got = messages(self, call(source, "UnaryCall", "-d", "@" + path))
+    self.assertEqual(got, [{"payload": {"body": "AAAAAA=="}}])
+    stream = t.write_file("stream-%s.json" % source,
+                          '{"payload": {"body": "AAAA"}}\n{"payload": {"body": "AAAA"}}\n')
+    got = messages(self, call(source, "StreamingInputCall", "-d", "@" + stream))
+    self.assertEqual(got, [{"aggregatedPayloadSize": 6}])
+
+
+def case_data_from_stdin(self, source):
+    got = messages(self, call(source, "UnaryCall", "-d", "@-", input='{"responseSize": 1}'))
+    self.assertEqual(got, [{"payload": {"body": "AA=="}}])
+    got = messages(self, call(source, "StreamingInputCall", "-d", "@-",
+                              input='{"payload": {"body": "AA=="}}\n' * 5))
+    self.assertEqual(got, [{"aggregatedPayloadSize": 5}])
+
+
+def case_max_messages(self, source):
+    data = json.dumps({"responseParameters": [{"size": 1, "intervalUs": 20000}] * 50})
+    started = time.monotonic()
+    rc, out, err = call(source, "StreamingOutputCall", "-d", data, "--max-messages", "2")
+    self.assertEqual(rc, 0, err)
+    t.TestCase.assert_clean_stderr(self, err)
+    self.assertEqual(t.parse_json_stream(out), [{"payload": {"body": "AA=="}}] * 2)
+    # 50 messages 20 ms apart take a second; stopping after 2 must not wait for them all.
+    self.assertLess(time.monotonic() - started, 10)
+
+    rc, out, err = call(source, "FullDuplexCall", "-d", '{"responseParameters": [{"size": 1}]}\n' * 4,
+                        "--max-messages", "3", "-o", "json")
+    self.assertEqual(rc, 0, err)
+    events = t.json_lines(out)
+    self.assertEqual([e["event"] for e in events].count("message"), 3)
+
+
+def case_metadata_echo_json(self, source):
+    rc, out, err = call(source, "EmptyCall", "-o", "json",
+                        "-H", "x-grpc-test-echo-initial: hello",
+                        "-H", "x-grpc-test-echo-trailing-bin: AAEC")
+    self.assertEqual(rc, 0, err)
+    events = t.json_lines(out)
+    self.assertEqual(events[0]["event"], "headers")
+    self.assertEqual(events[0]["metadata"].get("x-grpc-test-echo-initial"), ["hello"])
+    self.assertEqual(events[-1]["trailers"].get("x-grpc-test-echo-trailing-bin"), ["AAEC"])
+
+
+def case_metadata_echo_verbose(self, source):
+    rc, out, err = call(source, "EmptyCall", "-v", "-H", "x-grpc-test-echo-initial: hello-verbose")
+    self.assertEqual(rc, 0, err)
+    self.assertIn("x-grpc-test-echo-initial", out + err)
+    self.assertIn("hello-verbose", out + err)
+    # Without -v, headers are not shown.
+    rc, out, err = call(source, "EmptyCall", "-H", "x-grpc-test-echo-initial: hello-verbose")
+    self.assertEqual(rc, 0, err)
+    self.assertNotIn("hello-verbose", out + err)
+
+
+class Call(t.TestCase):
+    pass
+
+
+t.add_matrix(Call, {
+    "empty_call": case_empty_call,
+    "unary_call": case_unary_call,
+    "unary_status": case_unary_status,
+    "server_streaming": case_server_streaming,
+    "client_streaming": case_client_streaming,
+    "bidi_streaming": case_bidi_streaming,
+    "json_events": case_json_events,
+    "json_events_error": case_json_events_error,
+    "json_events_streaming": case_json_events_streaming,
+    "data_from_file": case_data_from_file,
+    "data_from_stdin": case_data_from_stdin,
+    "max_messages": case_max_messages,
+    "metadata_echo_json": case_metadata_echo_json,
+    "metadata_echo_verbose": case_metadata_echo_verbose,
+})
+
+
+class CallOverTls(t.TestCase):
+    """TLS, --insecure and mutual TLS against `grpcdx serve --tls-cert/--tls-key [--client-ca]`."""
+
+    def tls_call(self, addr, *flags):
+        return t.run(["call", addr, SVC + "/UnaryCall", "-d", '{"responseSize": 1}'] + list(flags))
+
+    def test_tls(self):
+        c = t.certs()
+        with t.serve("--tls-cert", c.server_cert, "--tls-key", c.server_key) as addr:
+            with self.subTest("--cacert"):
+                out = self.assert_ok(self.tls_call(addr, "--cacert", c.ca_cert))
+                self.assertEqual(t.parse_json_stream(out), [{"payload": {"body": "AA=="}}])
+            with self.subTest("--insecure"):
+                self.assert_ok(self.tls_call(addr, "--insecure"))
+            with self.subTest("--servername localhost"):
+                self.assert_ok(self.tls_call(addr, "--cacert", c.ca_cert, "--servername", "localhost"))
+            with self.subTest("untrusted CA"):
+                self.assert_fails(self.tls_call(addr, "--cacert", c.other_ca_cert), 78,
+                                  "UNAVAILABLE")
+            with self.subTest("system roots"):
+                self.assert_fails(self.tls_call(addr), 78, "UNAVAILABLE")
+            with self.subTest("plaintext to a TLS server"):
+                self.assert_fails(self.tls_call(addr, "--plaintext"), 78, "UNAVAILABLE")
+
+    def test_mutual_tls(self):
+        c = t.certs()
+        with t.serve("--tls-cert", c.server_cert, "--tls-key", c.server_key,
+                     "--client-ca", c.ca_cert) as addr:
+            with self.subTest("with a client certificate"):
+                self.assert_ok(self.tls_call(addr, "--cacert", c.ca_cert, "--cert", c.client_cert,
+                                             "--key", c.client_key))
+            with self.subTest("without a client certificate"):
+                self.assert_fails(self.tls_call(addr, "--cacert", c.ca_cert), 78, "UNAVAILABLE")
+
+
+if __name__ == "__main__":
+    t.main()
