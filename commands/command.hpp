@@ -19,6 +19,8 @@ struct CommandSlot {
 void register_list(CLI::App& app, CommandSlot& slot);
 void register_describe(CLI::App& app, CommandSlot& slot);
 void register_call(CLI::App& app, CommandSlot& slot);
+void register_probe(CLI::App& app, CommandSlot& slot);
+void register_health(CLI::App& app, CommandSlot& slot);
 void register_serve(CLI::App& app, CommandSlot& slot);
 void register_demo(CLI::App& app, CommandSlot& slot);
 void register_version(CLI::App& app, CommandSlot& slot);

@@ -1,14 +1,15 @@
 // `grpcdx serve`: run the built-in test server (TestService, health, reflection) until
 // SIGINT/SIGTERM. The first line of stdout is the address it listens on.
-#include <pthread.h>
-#include <signal.h>
-
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <string>
 
 #include <fmt/format.h>
 
 #include "commands/command.hpp"
+#include "core/stop_signals.hpp"
+#include "report/json_line.hpp"
 #include "server/server.hpp"
 
 namespace grpcdx::commands {
@@ -23,21 +24,19 @@ struct ServeOptions {
   std::string reflection = "v1,v1alpha";
   bool no_health = false;
   std::string output = "text";
+  std::vector<std::string> health_statuses;  // SERVICE=STATUS
 };
 
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      out += fmt::format("\\u{:04x}", c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
+// Parses --health-status SERVICE=STATUS ("=NOT_SERVING" is the whole server). Fails (usage).
+Result<std::pair<std::string, server::ServingStatus>> parse_health_status(const std::string& text) {
+  auto eq = text.find('=');
+  std::string status = eq == std::string::npos ? "" : text.substr(eq + 1);
+  if (status == "SERVING") return std::pair{text.substr(0, eq), server::ServingStatus::serving};
+  if (status == "NOT_SERVING") return std::pair{text.substr(0, eq), server::ServingStatus::not_serving};
+  if (status == "UNKNOWN") return std::pair{text.substr(0, eq), server::ServingStatus::unknown};
+  return usage_error(fmt::format("invalid --health-status '{}': expected SERVICE=SERVING|NOT_SERVING|UNKNOWN "
+                                 "(an empty SERVICE is the whole server)",
+                                 text));
 }
 
 // Turns the --reflection value into the two switches. Fails (usage) on anything else.
@@ -77,28 +76,36 @@ Result<int> run_serve(const ServeOptions& options, Io& io) {
     return usage_error("--client-ca needs TLS: give --tls-cert and --tls-key too");
   TRY_VOID(apply_reflection(opt.reflection, opt.server));
   opt.server.health = !opt.no_health;
-
-  // Block the stop signals before gRPC starts its threads (they inherit the mask), so only
-  // sigwait below receives them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  sigset_t old_mask;
-  pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
-
-  auto started = server::start_server(opt.server);
-  if (!started) {
-    pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
-    return std::unexpected(started.error());
+  std::vector<std::pair<std::string, server::ServingStatus>> health_statuses;
+  for (const auto& h : opt.health_statuses) {
+    TRY(auto parsed, parse_health_status(h));
+    health_statuses.push_back(parsed);
   }
-  auto& srv = **started;
+  if (!health_statuses.empty() && opt.no_health)
+    return usage_error("--health-status needs the health service: drop --no-health");
+  if (auto checked = server::check_listen_address(opt.server.listen); !checked) {
+    Error e = checked.error();
+    e.kind = ErrorKind::usage;
+    return std::unexpected(e);
+  }
+
+  // Stop signals are blocked before gRPC starts its threads (they inherit the mask).
+  std::mutex mutex;
+  std::condition_variable stop_cv;
+  StopSignals stop([&](int) {
+    std::lock_guard lock(mutex);
+    stop_cv.notify_all();
+  });
+
+  TRY(auto started, server::start_server(opt.server));
+  auto& srv = *started;
+  for (const auto& [service, status] : health_statuses) srv.set_health(service, status);
 
   if (opt.output == "json") {
-    std::string services;
-    for (const auto& s : srv.services()) services += (services.empty() ? "" : ",") + json_string(s);
-    io.out << fmt::format("{{\"address\":{},\"tls\":{},\"client_auth\":{},\"services\":[{}]}}",
-                          json_string(srv.address()), srv.tls(), !opt.server.client_ca.empty(), services)
+    io.out << report::json_line({{"address", srv.address()},
+                                 {"tls", srv.tls()},
+                                 {"client_auth", !opt.server.client_ca.empty()},
+                                 {"services", srv.services()}})
            << std::endl;
   } else {
     io.out << srv.address() << std::endl;
@@ -109,14 +116,15 @@ Result<int> run_serve(const ServeOptions& options, Io& io) {
                         srv.address(), security_label(opt.server), names)
          << std::flush;
 
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
-  io.err << fmt::format("grpcdx serve: {} received, stopping\n", signal_number == SIGINT ? "SIGINT" : "SIGTERM")
+  {
+    std::unique_lock lock(mutex);
+    stop_cv.wait(lock, [&] { return stop.stopped(); });
+  }
+  io.err << fmt::format("grpcdx serve: {} received, stopping\n", stop.signal_number() == SIGINT ? "SIGINT" : "SIGTERM")
          << std::flush;
   srv.shutdown(k_grace);
   srv.wait();
-  started->reset();
-  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  started.reset();
   return 0;
 }
 
@@ -134,6 +142,12 @@ void register_serve(CLI::App& app, CommandSlot& slot) {
   cmd->add_option("--reflection", opt->reflection, "Reflection versions to serve: v1,v1alpha, v1, v1alpha or none")
       ->capture_default_str();
   cmd->add_flag("--no-health", opt->no_health, "Do not serve grpc.health.v1.Health");
+  cmd->add_option("--health-status", opt->health_statuses,
+                  "Start with this health status: SERVICE=SERVING|NOT_SERVING|UNKNOWN ('=NOT_SERVING' is the "
+                  "whole server; repeatable)")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("-o,--output", opt->output,
                   "Output format: text prints the address as the first line, json a JSON object")
       ->check(CLI::IsMember({"text", "json"}))

@@ -6,6 +6,7 @@
 
 #include "grpc/reflection/v1/reflection.grpc.pb.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
+#include "rpc/status_hints.hpp"
 
 namespace grpcdx::schema {
 
@@ -79,7 +80,7 @@ using V1Stream = VersionedStream<v1::ServerReflection, v1::ServerReflectionReque
 using V1AlphaStream = VersionedStream<v1alpha::ServerReflection, v1alpha::ServerReflectionRequest,
                                       v1alpha::ServerReflectionResponse>;
 
-Error status_to_error(const grpc::Status& status) {
+Error status_to_error(const grpc::Status& status, bool plaintext) {
   const int code = static_cast<int>(status.error_code());
   std::string message = status.error_message();
   std::string hint;
@@ -87,7 +88,8 @@ Error status_to_error(const grpc::Status& status) {
     message = fmt::format("reflection request timed out: {}", message);
     hint = "raise --timeout, or pass the schema with --proto or --protoset";
   } else if (code == grpc::StatusCode::UNAVAILABLE) {
-    hint = "check the address, port and TLS flags; `grpcdx probe` shows which layer fails";
+    hint = rpc::hint_for_status(code, message, plaintext);
+    if (hint.empty()) hint = "check the address, port and TLS flags; `grpcdx probe` shows which layer fails";
   } else {
     message = fmt::format("server reflection failed: {}", message.empty() ? "(no message)" : message);
   }
@@ -142,7 +144,7 @@ Result<v1::ServerReflectionResponse> ReflectionClient::ask(const v1::ServerRefle
       return local_error("the server closed the reflection stream without answering",
                          "pass the schema with --proto or --protoset");
     }
-    return std::unexpected(status_to_error(status));
+    return std::unexpected(status_to_error(status, m_conn.plaintext));
   }
   return local_error("the server closed the reflection stream without answering",
                      "pass the schema with --proto or --protoset");

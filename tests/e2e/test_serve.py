@@ -437,8 +437,9 @@ class ServeTest(unittest.TestCase):
         _, busy = self.serve("--listen", "127.0.0.1:0")
         cases = [
             (["--listen", busy], 1, "error: cannot listen on %s: Address already in use" % busy),
-            (["--listen", "127.0.0.1:99999"], 1, "error: cannot listen on 127.0.0.1:99999: invalid port '99999'"),
-            (["--listen", "nonsense"], 1, "error: cannot listen on nonsense: missing ':PORT'"),
+            # A malformed address is a usage error (2); one that cannot be bound is a local failure (1).
+            (["--listen", "127.0.0.1:99999"], 2, "error: cannot listen on 127.0.0.1:99999: invalid port '99999'"),
+            (["--listen", "nonsense"], 2, "error: cannot listen on nonsense: missing ':PORT'"),
             (["--listen", "unix:" + os.path.join(self.tmp, "no/such/dir/s.sock")], 1,
              "error: cannot listen on unix:%s: No such file or directory" % os.path.join(self.tmp, "no/such/dir/s.sock")),
             (["--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.key"], 1,

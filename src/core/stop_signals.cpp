@@ -1,0 +1,33 @@
+// The stop-signal watcher: blocked signals collected with sigtimedwait on one thread.
+#include "core/stop_signals.hpp"
+
+#include <pthread.h>
+
+#include <ctime>
+
+namespace grpcdx {
+
+StopSignals::StopSignals(std::function<void(int)> on_stop) : m_on_stop(std::move(on_stop)) {
+  sigemptyset(&m_signals);
+  sigaddset(&m_signals, SIGINT);
+  sigaddset(&m_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &m_signals, &m_old_mask);
+  m_watcher = std::thread([this] {
+    const timespec slice{0, 100'000'000};  // wake up now and then to notice destruction
+    while (!m_quit.load()) {
+      int got = sigtimedwait(&m_signals, nullptr, &slice);
+      if (got == SIGINT || got == SIGTERM) {
+        m_signal = got;
+        if (!m_stopped.exchange(true) && m_on_stop) m_on_stop(got);
+      }
+    }
+  });
+}
+
+StopSignals::~StopSignals() {
+  m_quit = true;
+  m_watcher.join();
+  pthread_sigmask(SIG_SETMASK, &m_old_mask, nullptr);
+}
+
+}  // namespace grpcdx

@@ -1,0 +1,38 @@
+// SIGINT/SIGTERM as an event: long-running commands (watches, proxies, load runs) stop cleanly
+// and print their summary instead of dying mid-line.
+#pragma once
+
+#include <signal.h>
+
+#include <atomic>
+#include <functional>
+#include <thread>
+
+namespace grpcdx {
+
+// While alive, SIGINT and SIGTERM are blocked in this thread and every thread started after it
+// (create it before any gRPC channel or server), and a watcher thread calls `on_stop` once when
+// one arrives. Destroying it restores the previous signal mask.
+class StopSignals {
+ public:
+  explicit StopSignals(std::function<void(int signal)> on_stop);
+  ~StopSignals();
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+  // True once a stop signal has arrived.
+  bool stopped() const { return m_stopped.load(); }
+  // The signal that arrived (SIGINT or SIGTERM), or 0.
+  int signal_number() const { return m_signal.load(); }
+
+ private:
+  std::function<void(int)> m_on_stop;
+  sigset_t m_signals{};
+  sigset_t m_old_mask{};
+  std::atomic<bool> m_stopped{false};
+  std::atomic<bool> m_quit{false};
+  std::atomic<int> m_signal{0};
+  std::thread m_watcher;
+};
+
+}  // namespace grpcdx

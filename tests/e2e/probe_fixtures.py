@@ -1,0 +1,213 @@
+# Misbehaving servers for the probe tests, each on loopback and each a context manager with an
+# .address: a full accept queue, a TLS port that answers garbage, an HTTP/1.1 server, a TLS
+# server whose ALPN offers only http/1.1, an HTTP/2 server that never answers a stream, a
+# python3-grpcio health server reporting NOT_SERVING, and certificates made at test time
+# (expired, for another name). Standard library, openssl CLI and python3-grpcio only.
+import os
+import socket
+import ssl
+import subprocess
+import threading
+import time
+
+import grpcdx_test
+import raw_h2
+
+
+class _Acceptor:
+    """Accepts connections on a loopback socket in a thread and hands each to handle(conn)."""
+
+    def __init__(self, backlog=16, family=socket.AF_INET, host="127.0.0.1"):
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, 0))
+        self.sock.listen(backlog)
+        self.sock.settimeout(0.2)
+        port = self.sock.getsockname()[1]
+        self.address = ("[%s]:%d" if family == socket.AF_INET6 else "%s:%d") % (host, port)
+        self.port = port
+        self.stopping = False
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopping = True
+        self.thread.join(5)
+        self.sock.close()
+
+    def _loop(self):
+        while not self.stopping:
+            try:
+                conn, _ = self.sock.accept()
+            except (socket.timeout, OSError):
+                continue
+            threading.Thread(target=self._guarded, args=(conn,), daemon=True).start()
+
+    def _guarded(self, conn):
+        conn.settimeout(10)
+        try:
+            self.handle(conn)
+        except (OSError, ssl.SSLError):
+            pass
+        finally:
+            conn.close()
+
+    def handle(self, conn):
+        raise NotImplementedError
+
+
+class FullBacklog:
+    """A listening socket whose accept queue is full and never accepted, so the kernel drops
+    further SYNs and a connect gets no answer."""
+
+    def __enter__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(0)
+        port = self.sock.getsockname()[1]
+        self.address = "127.0.0.1:%d" % port
+        self.fillers = []
+        for _ in range(4):
+            c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            c.setblocking(False)
+            try:
+                c.connect(("127.0.0.1", port))
+            except BlockingIOError:
+                pass
+            self.fillers.append(c)
+        time.sleep(0.2)
+        return self
+
+    def __exit__(self, *exc):
+        for c in self.fillers:
+            c.close()
+        self.sock.close()
+
+
+class GarbageServer(_Acceptor):
+    """Answers whatever arrives with an SSH banner, as an SSH daemon on the wrong port would."""
+
+    def handle(self, conn):
+        conn.recv(4096)
+        conn.sendall(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n")
+        time.sleep(0.2)
+
+
+class Http1Server(_Acceptor):
+    """A minimal HTTP/1.1 server: answers any request line with 400, as web servers answer the
+    HTTP/2 preface."""
+
+    def handle(self, conn):
+        conn.recv(4096)
+        body = b"bad request\n"
+        conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+                     b"Connection: close\r\n\r\n%s" % (len(body), body))
+
+
+class AlpnHttp1TlsServer(_Acceptor):
+    """A TLS server (certificate from `cert`/`key`) whose ALPN offers only http/1.1."""
+
+    def __init__(self, cert, key):
+        super().__init__()
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(cert, key)
+        self.context.set_alpn_protocols(["http/1.1"])
+
+    def handle(self, conn):
+        with self.context.wrap_socket(conn, server_side=True) as tls:
+            tls.recv(4096)
+            tls.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+
+class SilentHttp2Server(_Acceptor):
+    """Speaks HTTP/2 (SETTINGS, ACKs, PINGs) but never answers a stream."""
+
+    def handle(self, conn):
+        got = b""
+        while len(got) < len(raw_h2.PREFACE):
+            chunk = conn.recv(len(raw_h2.PREFACE) - len(got))
+            if not chunk:
+                return
+            got += chunk
+        conn.sendall(raw_h2.frame(raw_h2.SETTINGS, 0, 0))
+        conn.settimeout(30)
+        while not self.stopping:
+            f = raw_h2.read_frame(conn)
+            if f is None:
+                return
+            kind, flags, stream, payload = f
+            if kind == raw_h2.SETTINGS and not flags & raw_h2.ACK:
+                conn.sendall(raw_h2.frame(raw_h2.SETTINGS, raw_h2.ACK, 0))
+            elif kind == raw_h2.PING and not flags & raw_h2.ACK:
+                conn.sendall(raw_h2.frame(raw_h2.PING, raw_h2.ACK, 0, payload))
+
+
+_HEALTH_SERVER = r'''
+import sys, grpc
+from concurrent import futures
+def check(request, context):
+    return b"\x08\x02"  # HealthCheckResponse{status: NOT_SERVING}
+handler = grpc.method_handlers_generic_handler("grpc.health.v1.Health", {
+    "Check": grpc.unary_unary_rpc_method_handler(check)})
+server = grpc.server(futures.ThreadPoolExecutor(max_workers=2), handlers=[handler])
+port = server.add_insecure_port("127.0.0.1:0")
+server.start()
+print("127.0.0.1:%d" % port, flush=True)
+server.wait_for_termination()
+'''
+
+
+def not_serving_server():
+    """Context manager: a python3-grpcio server whose health Check answers NOT_SERVING."""
+    path = grpcdx_test.write_file("probe_health_server.py", _HEALTH_SERVER)
+    return grpcdx_test._server([grpcdx_test.PYTHON, path], "NOT_SERVING health server")
+
+
+def _openssl(*args, cwd):
+    proc = subprocess.run(["openssl"] + list(args), cwd=cwd, capture_output=True, timeout=60)
+    if proc.returncode != 0:
+        raise RuntimeError("openssl %s failed: %s" % (" ".join(args), proc.stderr.decode()))
+
+
+def _signed_cert(name, san, startdate=None, enddate=None):
+    """A server key and certificate signed by the test CA of grpcdx_test.certs(), for `san`
+    (an openssl subjectAltName value). With startdate/enddate (YYYYMMDDHHMMSSZ) it is made with
+    `openssl ca`, which, unlike -days, can put the validity window in the past."""
+    c = grpcdx_test.certs()
+    d = os.path.join(grpcdx_test.tmpdir(), "probe-" + name)
+    os.makedirs(d, exist_ok=True)
+    key, csr, pem, ext = (os.path.join(d, "server" + s) for s in (".key", ".csr", ".pem", ".ext"))
+    with open(ext, "w") as f:
+        f.write("basicConstraints=CA:FALSE\nsubjectAltName=%s\nextendedKeyUsage=serverAuth\n" % san)
+    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", key, "-out", csr, "-subj", "/CN=" + name, cwd=d)
+    if startdate is None:
+        _openssl("x509", "-req", "-in", csr, "-CA", c.ca_cert, "-CAkey", c.ca_key, "-CAcreateserial",
+                 "-out", pem, "-days", "2", "-extfile", ext, cwd=d)
+        return pem, key
+    with open(os.path.join(d, "index.txt"), "w"):
+        pass
+    with open(os.path.join(d, "serial"), "w") as f:
+        f.write("1000\n")
+    cnf = os.path.join(d, "ca.cnf")
+    with open(cnf, "w") as f:
+        f.write("[ca]\ndefault_ca = test_ca\n[test_ca]\ndatabase = %s\nnew_certs_dir = %s\n"
+                "serial = %s\ndefault_md = sha256\npolicy = any\n[any]\ncommonName = supplied\n"
+                % (os.path.join(d, "index.txt"), d, os.path.join(d, "serial")))
+    _openssl("ca", "-batch", "-config", cnf, "-cert", c.ca_cert, "-keyfile", c.ca_key, "-in", csr,
+             "-out", pem, "-startdate", startdate, "-enddate", enddate, "-extfile", ext, "-notext",
+             cwd=d)
+    return pem, key
+
+
+def expired_cert():
+    """(cert, key) for 127.0.0.1 signed by the test CA, valid from 2020-01-01 to 2020-02-01."""
+    return _signed_cert("expired", "DNS:localhost,IP:127.0.0.1", "20200101000000Z", "20200201000000Z")
+
+
+def other_name_cert():
+    """(cert, key) signed by the test CA for other.example.com only."""
+    return _signed_cert("other-name", "DNS:other.example.com")
