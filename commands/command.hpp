@@ -21,6 +21,8 @@ void register_describe(CLI::App& app, CommandSlot& slot);
 void register_call(CLI::App& app, CommandSlot& slot);
 void register_probe(CLI::App& app, CommandSlot& slot);
 void register_health(CLI::App& app, CommandSlot& slot);
+void register_chaos(CLI::App& app, CommandSlot& slot);
+void register_interop(CLI::App& app, CommandSlot& slot);
 void register_serve(CLI::App& app, CommandSlot& slot);
 void register_demo(CLI::App& app, CommandSlot& slot);
 void register_version(CLI::App& app, CommandSlot& slot);

@@ -36,6 +36,13 @@ void add_connection_flags(CLI::App* app, ConnectionFlags& f) {
   app->add_flag("--show-secrets", f.show_secrets, "Do not redact secrets (authorization, cookies, tokens) in -v output");
 }
 
+void add_upstream_flags(CLI::App* app, ConnectionFlags& f) {
+  add_connection_flags(app, f);
+  app->remove_option(app->get_option("target"));
+  app->add_option("--target", f.target,
+                  "Upstream to forward to: host:port, [v6addr]:port, unix:/path or a URI like dns:///host:port");
+}
+
 void add_schema_flags(CLI::App* app, schema::SchemaOptions& s) {
   one_value_each(app->add_option("--proto", s.proto_files, "Take the schema from this .proto file (repeatable)"));
   one_value_each(app->add_option("-I,--import-path", s.import_paths,

@@ -35,6 +35,11 @@ struct OutputFlags {
 // Adds TARGET (positional, required) and the connection flags of SPEC.md.
 void add_connection_flags(CLI::App* app, ConnectionFlags& flags);
 
+// Adds the connection flags of add_connection_flags with `--target` (an option, not required by
+// CLI11: commands that can run without it check it themselves) instead of the positional TARGET.
+// For commands that talk to an upstream while serving, like `chaos`.
+void add_upstream_flags(CLI::App* app, ConnectionFlags& flags);
+
 // Adds --proto, -I/--import-path and --protoset.
 void add_schema_flags(CLI::App* app, schema::SchemaOptions& flags);
 

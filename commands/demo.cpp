@@ -1,5 +1,12 @@
 // `grpcdx demo`: starts the built-in server in-process on a free loopback port and walks
 // through the commands against it, printing each equivalent command line before its output.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fmt/format.h>
 
 #include <vector>
@@ -48,11 +55,29 @@ std::string shell_quote(const std::string& arg) {
   return out + "'";
 }
 
+// A loopback address where nothing listens: a port the kernel just handed out and took back.
+Result<std::string> closed_loopback_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return local_error(fmt::format("cannot create a socket: {}", std::strerror(errno)));
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof sa;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0)
+    port = ntohs(sa.sin_port);
+  ::close(fd);
+  if (port == 0) return local_error("cannot find a free loopback port");
+  return fmt::format("127.0.0.1:{}", port);
+}
+
 Result<int> run_demo(Io& io) {
   server::ServerOptions options;
   options.listen = "127.0.0.1:0";
   TRY(auto srv, server::start_server(options));
   const std::string addr = srv->address();
+  TRY(const std::string closed, closed_loopback_port());
   const bool color = io.out_is_tty;
   auto bold = [&](const std::string& s) { return color ? "\x1b[1m" + s + "\x1b[0m" : s; };
   auto dim = [&](const std::string& s) { return color ? "\x1b[2m" + s + "\x1b[0m" : s; };
@@ -74,6 +99,13 @@ Result<int> run_demo(Io& io) {
        {"call", addr, "grpc.testing.TestService/StreamingInputCall", "--plaintext", "-d",
         R"({"payload": {"body": "AAAA"}} {"payload": {"body": "AAAAAAAA"}})"}},
       {"Events as JSON lines, for scripts", {"call", addr, "grpc.testing.TestService/EmptyCall", "--plaintext", "-o", "json"}},
+      {"Health: the server's grpc.health.v1.Health status (exit 0 SERVING, 4 otherwise)",
+       {"health", addr, "--plaintext"}},
+      {"", {"health", addr, "--plaintext", "--service", "grpc.testing.TestService", "-o", "json"}},
+      {"Probe: walk the layers (dns, tcp, tls, http2, grpc) and name where a connection breaks",
+       {"probe", addr, "--plaintext"}},
+      {"", {"probe", closed, "--plaintext", "--timeout", "1s"}, 11},
+      {"Interop: the standard gRPC interop cases", {"interop", addr, "--plaintext"}},
       {"A call that fails: the exit code is 64 + the status code (14 UNAVAILABLE -> 78)",
        {"call", addr, "grpc.testing.TestService/UnaryCall", "--plaintext", "-d",
         R"({"responseStatus": {"code": 14, "message": "backend overloaded"}})"},

@@ -11,6 +11,8 @@ void register_all(CLI::App& app, CommandSlot& slot) {
   register_call(app, slot);
   register_probe(app, slot);
   register_health(app, slot);
+  register_chaos(app, slot);
+  register_interop(app, slot);
   register_serve(app, slot);
   register_demo(app, slot);
   register_completion(app, slot);

@@ -54,11 +54,12 @@ class Transport {
   // certificate cannot be loaded; a failed handshake is data in `out`.
   Result<void> start_tls(const TlsSettings& settings, Clock::time_point deadline, TlsOutcome& out);
 
-  // After start_tls: the TLS version, cipher, ALPN and the server's chain as JSON-ready text.
-  // Empty when TLS is not in use.
+  // The OpenSSL session after start_tls (for its version, cipher and peer chain); null before
+  // start_tls or when TLS is not in use.
   SSL* ssl() const { return m_ssl; }
 
-  // Writes all of `data` (through TLS when started). 
+  // Writes all of `data` (through TLS when started). Returns timeout when the deadline passes
+  // first, closed when the peer has gone, error on any other failure.
   IoStatus write_all(std::string_view data, Clock::time_point deadline);
 
   // Appends at least one byte to `out` unless the deadline passes, the peer closes, or an

@@ -1,0 +1,61 @@
+// Fault specifications of `grpcdx chaos`: the parsed, validated form of --fault SPEC and of
+// --rules FILE, shared by the L7 proxy and (later) the TCP proxy.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/duration.hpp"
+#include "core/error.hpp"
+
+namespace grpcdx::chaos {
+
+enum class FaultKind { delay, abort, cancel, reset, stall, drop };
+
+// "delay", "abort", ...
+std::string_view kind_name(FaultKind kind);
+
+// One fault, validated once: every field holds a legal value for its kind.
+struct FaultSpec {
+  FaultKind kind = FaultKind::delay;
+  std::string text;  // the spec as the user wrote it (flag) or its canonical flag form (rules)
+
+  // Keys every fault has.
+  double pct = 100.0;               // probability in percent, 0..100
+  std::string method_glob;          // empty: every method; else matched against "pkg.S/M"
+  std::string header_key;           // empty: no header condition; lower-case metadata key
+  std::string header_value_glob;    // glob matched against each value of header_key
+  std::optional<uint64_t> limit;    // at most this many injections
+
+  // delay
+  Duration delay{0};
+  Duration jitter{0};  // the delay is drawn uniformly from [delay - jitter, delay + jitter]
+  // abort
+  int code = 14;
+  std::string message;
+  // cancel, reset, stall: after this many response messages (default 0) ...
+  uint64_t after_messages = 0;
+  // ... or, for cancel only, after this long.
+  std::optional<Duration> after_duration;
+};
+
+// Parses a --fault value: a kind, optionally `=VALUE`, then `,key=value` pairs, e.g.
+// "delay=200ms,jitter=50ms,pct=25,method=grpc.testing.*/*". Fails (usage) with a message naming
+// the key and the problem, e.g. "unknown status code 'NOPE' (use a name like UNAVAILABLE or a
+// number 0-16)", "unknown fault kind 'slow' (use delay, abort, cancel, reset, stall or drop)" or
+// "key 'jitter' does not apply to 'abort'".
+Result<FaultSpec> parse_fault_spec(std::string_view text);
+
+// Parses the contents of a rules file: {"faults": [{"kind": "abort", "code": "UNAVAILABLE",
+// ...}, ...]} with the keys of the flag form. `file_name` prefixes every message. Fails (local)
+// on invalid JSON ("rules.json: invalid JSON at line 3, column 5: ...") or an invalid entry,
+// naming the entry and field ("rules.json: faults[1].code: unknown status code 'NOPE' (...)").
+Result<std::vector<FaultSpec>> parse_rules(std::string_view json_text, const std::string& file_name);
+
+// The canonical flag form of a spec ("abort=UNAVAILABLE,pct=30,method=pkg.S/*").
+std::string to_flag_form(const FaultSpec& spec);
+
+}  // namespace grpcdx::chaos

@@ -1,0 +1,446 @@
+# End-to-end tests of `grpcdx chaos`: transparency for every streaming kind (messages, headers,
+# trailers, statuses, 4 MB messages, TLS), each fault kind as a client sees it, matching keys,
+# seeds, limits, --max-active, header faults, counters, graceful stop, --emit and bad input.
+import base64
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import grpcdx_test as t  # noqa: E402
+
+SVC = "grpc.testing.TestService"
+ECHO = ["-H", "x-grpc-test-echo-initial: hello", "-H", "x-grpc-test-echo-trailing-bin: AAEC"]
+
+
+class Chaos:
+    """A running `grpcdx chaos`; stop() sends SIGTERM and returns (rc, stdout after the address
+    line, stderr)."""
+
+    def __init__(self, upstream, *extra, output="json"):
+        self.err_path = os.path.join(t.tmpdir(), "chaos-%d.stderr" % time.monotonic_ns())
+        argv = [t.binary(), "chaos", "--listen", "127.0.0.1:0", "--target", upstream, "--plaintext",
+                "-o", output] + [str(a) for a in extra]
+        with open(self.err_path, "wb") as err:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
+        self.address = t._read_first_line(self.proc, 20)
+        if not self.address or not t._ADDRESS_RE.match(self.address):
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("chaos did not print its address: %r, stderr: %s" % (self.address, self.stderr()))
+        self.result = None
+
+    def stderr(self):
+        with open(self.err_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.result is None:
+            if self.proc.poll() is None:
+                self.proc.send_signal(sig)
+            try:
+                out, _ = self.proc.communicate(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                out, _ = self.proc.communicate()
+            self.result = (self.proc.returncode, out.decode(errors="replace"), self.stderr())
+        return self.result
+
+    def counters(self, test):
+        rc, out, err = self.stop()
+        test.assertEqual(rc, 0, err)
+        test.assert_clean_stderr(err)
+        lines = [line for line in out.splitlines() if line.strip()]
+        test.assertEqual(len(lines), 1, out)
+        return json.loads(lines[0])
+
+
+@contextlib.contextmanager
+def chaos(upstream, *extra, output="json"):
+    c = Chaos(upstream, *extra, output=output)
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+def call(address, method, *args, timeout=60):
+    return t.run(["call", address, SVC + "/" + method, "--plaintext", "--proto", "grpc/testing/test.proto",
+                  "-I", t.GRPC_PROTO_DIR] + list(args), timeout=timeout)
+
+
+def events_without_timing(out):
+    events = t.json_lines(out)
+    for e in events:
+        e.pop("elapsed_ms", None)
+    return events
+
+
+def messages_of(out):
+    return [e for e in t.json_lines(out) if e["event"] == "message"]
+
+
+def status_of(out):
+    return [e for e in t.json_lines(out) if e["event"] == "status"][-1]
+
+
+STREAM5 = json.dumps({"responseParameters": [{"size": 3, "intervalUs": 20000}] * 5})
+
+
+class TransparencyTest(t.TestCase):
+    """With no faults the proxy is invisible: same events, direct and through the proxy."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = contextlib.ExitStack()
+        cls.server = cls.stack.enter_context(t.serve())
+        cls.proxy = cls.stack.enter_context(chaos(cls.server))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stack.close()
+
+    def same(self, method, *args, expect_rc=0):
+        direct = call(self.server, method, "-o", "json", *args)
+        proxied = call(self.proxy.address, method, "-o", "json", *args)
+        self.assertEqual(direct[0], expect_rc, direct[2])
+        self.assertEqual(proxied[0], expect_rc, proxied[2])
+        self.assertEqual(events_without_timing(proxied[1]), events_without_timing(direct[1]))
+        return events_without_timing(proxied[1])
+
+    def test_unary_with_metadata(self):
+        events = self.same("UnaryCall", "-d", '{"responseSize": 10}', *ECHO)
+        self.assertEqual(events[0]["metadata"].get("x-grpc-test-echo-initial"), ["hello"])
+        self.assertEqual(events[-1]["trailers"].get("x-grpc-test-echo-trailing-bin"), ["AAEC"])
+
+    def test_large_unary_4mb(self):
+        events = self.same("UnaryCall", "-d", '{"responseSize": 4194304}')
+        message = [e for e in events if e["event"] == "message"][0]["message"]
+        body = base64.b64decode(message["payload"]["body"])
+        self.assertEqual(len(body), 4194304)
+
+    def test_server_streaming(self):
+        events = self.same("StreamingOutputCall", "-d",
+                           '{"responseParameters": [{"size": 1}, {"size": 2}, {"size": 3}]}', *ECHO)
+        self.assertEqual([e["event"] for e in events].count("message"), 3)
+
+    def test_client_streaming(self):
+        data = '{"payload": {"body": "AAAA"}}\n{"payload": {"body": "AAAAAA=="}}\n'
+        events = self.same("StreamingInputCall", "-d", data, *ECHO)
+        self.assertEqual(events[-2]["message"], {"aggregatedPayloadSize": 7})
+
+    def test_bidi_streaming(self):
+        data = '{"responseParameters": [{"size": 2}]}\n{"responseParameters": [{"size": 1}, {"size": 3}]}\n'
+        events = self.same("FullDuplexCall", "-d", data, *ECHO)
+        self.assertEqual([e["event"] for e in events].count("message"), 3)
+
+    def test_error_status_and_message(self):
+        data = json.dumps({"responseStatus": {"code": 9, "message": "precondition \u00e9 failed"}})
+        events = self.same("UnaryCall", "-d", data, *ECHO, expect_rc=64 + 9)
+        self.assertEqual(events[-1]["message"], "precondition \u00e9 failed")
+
+    def test_reflection_through_the_proxy(self):
+        out = self.assert_ok(t.run(["list", self.proxy.address, "--plaintext"]))
+        self.assertIn(SVC, out.split())
+
+    def test_client_deadline_is_propagated(self):
+        data = json.dumps({"responseParameters": [{"size": 1, "intervalUs": 2000000}]})
+        start = time.monotonic()
+        rc, out, err = call(self.proxy.address, "StreamingOutputCall", "-d", data, "--timeout", "300ms")
+        self.assertEqual(rc, 64 + 4, err)
+        self.assertLess(time.monotonic() - start, 1.8)
+
+
+class FaultTest(t.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = contextlib.ExitStack()
+        cls.server = cls.stack.enter_context(t.serve())
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stack.close()
+
+    def test_abort(self):
+        with chaos(self.server, "--fault", "abort=UNAVAILABLE,message=try again") as c:
+            self.assert_fails(call(c.address, "EmptyCall"), 78, ["UNAVAILABLE (14)", "try again"])
+            counts = c.counters(self)
+        self.assertEqual(counts, {"calls": 1, "faults": [{"spec": "abort=UNAVAILABLE,message=try again",
+                                                          "matched": 1, "injected": 1}],
+                                  "upstream_status": {}, "client_status": {"UNAVAILABLE": 1}})
+
+    def test_delay(self):
+        with chaos(self.server) as plain, chaos(self.server, "--fault", "delay=300ms") as slow:
+            start = time.monotonic()
+            self.assert_ok(call(plain.address, "EmptyCall"))
+            direct = time.monotonic() - start
+            start = time.monotonic()
+            self.assert_ok(call(slow.address, "EmptyCall"))
+            delayed = time.monotonic() - start
+        self.assertGreaterEqual(delayed, 0.3)
+        self.assertGreaterEqual(delayed - direct, 0.2)  # process start-up varies between the two runs
+
+    def test_cancel_after_two_messages(self):
+        with chaos(self.server, "--fault", "cancel,after=2") as c:
+            rc, out, err = call(c.address, "StreamingOutputCall", "-d", STREAM5, "-o", "json")
+            self.assertEqual(rc, 65, err)
+            self.assertEqual(len(messages_of(out)), 2)
+            self.assertEqual(status_of(out)["code_name"], "CANCELLED")
+            counts = c.counters(self)
+        self.assertEqual(counts["client_status"], {"CANCELLED": 1})
+        self.assertEqual(counts["upstream_status"], {"CANCELLED": 1})
+
+    def test_cancel_after_duration(self):
+        data = json.dumps({"responseParameters": [{"size": 1, "intervalUs": 200000}] * 5})
+        with chaos(self.server, "--fault", "cancel,after=300ms") as c:
+            rc, out, err = call(c.address, "StreamingOutputCall", "-d", data, "-o", "json")
+        self.assertEqual(rc, 65, err)
+        self.assertEqual(len(messages_of(out)), 1)
+
+    def test_reset_after_one_message(self):
+        with chaos(self.server, "--fault", "reset,after=1") as c:
+            rc, out, err = call(c.address, "StreamingOutputCall", "-d", STREAM5, "-o", "json")
+            self.assertEqual(rc, 65, err)
+            self.assertEqual(len(messages_of(out)), 1)
+            self.assertEqual(status_of(out)["code_name"], "CANCELLED")
+            counts = c.counters(self)
+        self.assertEqual(counts["client_status"], {"CANCELLED": 1})
+
+    def test_stall_after_one_message(self):
+        with chaos(self.server, "--fault", "stall,after=1") as c:
+            start = time.monotonic()
+            rc, out, err = call(c.address, "StreamingOutputCall", "-d", STREAM5, "-o", "json", "--timeout", "1s")
+            elapsed = time.monotonic() - start
+            self.assertEqual(rc, 68, err)
+            self.assertEqual(len(messages_of(out)), 1)
+            self.assertGreaterEqual(elapsed, 0.9)
+            counts = c.counters(self)
+        self.assertEqual(counts["client_status"], {"DEADLINE_EXCEEDED": 1})
+
+    def test_drop(self):
+        with chaos(self.server, "--fault", "drop") as c:
+            start = time.monotonic()
+            self.assert_fails(call(c.address, "EmptyCall", "--timeout", "500ms"), 68, "DEADLINE_EXCEEDED")
+            self.assertGreaterEqual(time.monotonic() - start, 0.45)
+            counts = c.counters(self)
+        self.assertEqual(counts["upstream_status"], {})
+        self.assertEqual(counts["client_status"], {"DEADLINE_EXCEEDED": 1})
+
+    def test_method_and_header_matching(self):
+        with chaos(self.server, "--fault", "abort=NOT_FOUND,method=%s/EmptyCall" % SVC,
+                   "--fault", "abort=PERMISSION_DENIED,header=x-env:canary") as c:
+            self.assert_fails(call(c.address, "EmptyCall"), 64 + 5, "NOT_FOUND")
+            self.assert_ok(call(c.address, "UnaryCall", "-d", "{}"))
+            self.assert_fails(call(c.address, "UnaryCall", "-d", "{}", "-H", "x-env: canary"), 64 + 7,
+                              "PERMISSION_DENIED")
+            self.assert_ok(call(c.address, "UnaryCall", "-d", "{}", "-H", "x-env: prod"))
+            counts = c.counters(self)
+        self.assertEqual([(f["matched"], f["injected"]) for f in counts["faults"]], [(1, 1), (1, 1)])
+
+    def test_limit(self):
+        with chaos(self.server, "--fault", "abort=INTERNAL,limit=2") as c:
+            got = [call(c.address, "EmptyCall")[0] for _ in range(3)]
+            counts = c.counters(self)
+        self.assertEqual(got, [64 + 13, 64 + 13, 0])
+        self.assertEqual(counts["faults"][0]["injected"], 2)
+        self.assertEqual(counts["faults"][0]["matched"], 3)
+
+    def test_header_faults(self):
+        with chaos(self.server, "--header-faults") as c:
+            self.assert_fails(call(c.address, "EmptyCall", "-H", "x-grpcdx-abort: ABORTED"), 64 + 10, "ABORTED")
+            start = time.monotonic()
+            self.assert_ok(call(c.address, "EmptyCall", "-H", "x-grpcdx-delay: 400ms"))
+            self.assertGreaterEqual(time.monotonic() - start, 0.4)
+            self.assert_fails(call(c.address, "EmptyCall", "-H", "x-grpcdx-delay: soon"), 64 + 3,
+                              "invalid x-grpcdx-delay 'soon'")
+        with chaos(self.server) as c:  # without the flag the headers mean nothing
+            self.assert_ok(call(c.address, "EmptyCall", "-H", "x-grpcdx-abort: ABORTED"))
+
+    def test_max_active(self):
+        with chaos(self.server, "--fault", "drop", "--max-active", "1") as c:
+            held = subprocess.Popen([t.binary(), "call", c.address, SVC + "/EmptyCall", "--plaintext", "--proto",
+                                     "grpc/testing/test.proto", "-I", t.GRPC_PROTO_DIR, "--timeout", "3s"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                time.sleep(1.0)
+                start = time.monotonic()
+                self.assert_ok(call(c.address, "EmptyCall", "--timeout", "2s"))
+                self.assertLess(time.monotonic() - start, 1.9)
+            finally:
+                self.assertEqual(held.wait(timeout=10), 68)
+            counts = c.counters(self)
+        self.assertEqual(counts["faults"][0], {"spec": "drop", "matched": 2, "injected": 1})
+
+    def test_rules_file(self):
+        rules = t.write_file("rules-ok.json", json.dumps({"faults": [
+            {"kind": "abort", "code": "UNAVAILABLE", "method": SVC + "/EmptyCall"},
+            {"kind": "delay", "delay": "10ms"}]}))
+        with chaos(self.server, "--rules", rules) as c:
+            self.assert_fails(call(c.address, "EmptyCall"), 78)
+            counts = c.counters(self)
+        self.assertEqual([f["spec"] for f in counts["faults"]],
+                         ["abort=UNAVAILABLE,method=%s/EmptyCall" % SVC, "delay=10ms"])
+
+    def test_graceful_stop_ends_open_calls_with_unavailable(self):
+        c = Chaos(self.server, "--fault", "stall")
+        try:
+            proc = subprocess.Popen([t.binary(), "call", c.address, SVC + "/StreamingOutputCall", "--plaintext",
+                                     "--proto", "grpc/testing/test.proto", "-I", t.GRPC_PROTO_DIR, "-d", STREAM5,
+                                     "--timeout", "20s"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            time.sleep(1.0)
+            rc, out, err = c.stop(signal.SIGINT)
+            crc, cout, cerr = proc.wait(timeout=10), proc.stdout.read().decode(), proc.stderr.read().decode()
+        finally:
+            c.stop()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(crc, 78, cerr)
+        self.assertIn("shutting down", cerr)
+        self.assertEqual(json.loads(out)["client_status"], {"UNAVAILABLE": 1})
+
+    def test_duration_and_text_counters(self):
+        rc, out, err = t.run(["chaos", "--listen", "127.0.0.1:0", "--target", self.server, "--plaintext",
+                              "--duration", "300ms", "--fault", "abort=14,pct=50"], timeout=20)
+        self.assertEqual(rc, 0, err)
+        lines = out.splitlines()
+        self.assertRegex(lines[0], r"^127\.0\.0\.1:\d+$")
+        self.assertEqual(lines[1], "calls            0")
+        self.assertIn("abort=14,pct=50", out)
+        self.assertIn("client status    -", out)
+
+
+# A grpcio client loop: which of N EmptyCalls through the proxy failed.
+PCT_CLIENT = r"""
+import sys, grpc
+ch = grpc.insecure_channel(sys.argv[1])
+m = ch.unary_unary("/grpc.testing.TestService/EmptyCall", request_serializer=None, response_deserializer=None)
+out = []
+for _ in range(int(sys.argv[2])):
+    try:
+        m(b"", timeout=5)
+        out.append("0")
+    except grpc.RpcError as e:
+        out.append(str(e.code().value[0]))
+print(",".join(out))
+"""
+
+
+class SeedTest(t.TestCase):
+    def outcomes(self, server, seed, n=300):
+        script = t.write_file("pct_client.py", PCT_CLIENT)
+        with chaos(server, "--fault", "abort=UNAVAILABLE,pct=30", "--seed", seed) as c:
+            proc = subprocess.run([t.PYTHON, script, c.address, str(n)], capture_output=True, timeout=120)
+            self.assertEqual(proc.returncode, 0, proc.stderr.decode())
+            counts = c.counters(self)
+        got = proc.stdout.decode().strip().split(",")
+        self.assertEqual(counts["calls"], n)
+        self.assertEqual(counts["faults"][0]["injected"], got.count("14"))
+        return got
+
+    def test_same_seed_same_choices_and_rate_near_pct(self):
+        with t.serve() as server:
+            first = self.outcomes(server, 7)
+            second = self.outcomes(server, 7)
+            other = self.outcomes(server, 8)
+        self.assertEqual(first, second)
+        self.assertNotEqual(first, other)
+        self.assertEqual(set(first), {"0", "14"})
+        rate = first.count("14") / len(first)
+        self.assertGreater(rate, 0.2)
+        self.assertLess(rate, 0.4)
+
+
+class TlsTest(t.TestCase):
+    def test_tls_downstream_and_upstream(self):
+        c = t.certs()
+        with t.serve("--tls-cert", c.server_cert, "--tls-key", c.server_key) as server:
+            argv = ["--listen-cert", c.server_cert, "--listen-key", c.server_key]
+            cmd = [t.binary(), "chaos", "--listen", "127.0.0.1:0", "--target", server, "--cacert", c.ca_cert,
+                   "-o", "json"] + argv
+            p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            try:
+                address = t._read_first_line(p, 20)
+                self.assertIsNotNone(address)
+                data = '{"responseSize": 5}'
+                direct = t.run(["call", server, SVC + "/UnaryCall", "--cacert", c.ca_cert, "-d", data, "-o", "json"]
+                               + ECHO)
+                proxied = t.run(["call", address, SVC + "/UnaryCall", "--cacert", c.ca_cert, "-d", data, "-o",
+                                 "json"] + ECHO)
+                self.assertEqual(direct[0], 0, direct[2])
+                self.assertEqual(proxied[0], 0, proxied[2])
+                self.assertEqual(events_without_timing(proxied[1]), events_without_timing(direct[1]))
+                self.assert_fails(t.run(["call", address, SVC + "/EmptyCall", "--plaintext", "--proto",
+                                         "grpc/testing/test.proto", "-I", t.GRPC_PROTO_DIR]), 78)
+            finally:
+                p.send_signal(signal.SIGTERM)
+                p.communicate(timeout=15)
+
+
+class BadInputTest(t.TestCase):
+    def test_bad_fault_is_usage_error(self):
+        self.assert_fails(t.run(["chaos", "--listen", "127.0.0.1:0", "--target", "127.0.0.1:1", "--plaintext",
+                                 "--fault", "abort=NOPE"]), 2,
+                          "error: invalid --fault 'abort=NOPE': unknown status code 'NOPE' (use a name like "
+                          "UNAVAILABLE or a number 0-16)")
+        self.assert_fails(t.run(["chaos", "--listen", "127.0.0.1:0", "--target", "127.0.0.1:1",
+                                 "--fault", "delay=1s,jitter=2s"]), 2, "jitter 2s is larger than the delay 1s")
+
+    def test_bad_rules_file_is_local_error(self):
+        bad = t.write_file("rules-bad.json", json.dumps({"faults": [{"kind": "delay", "delay": "1s"},
+                                                                     {"kind": "abort", "code": "NOPE"}]}))
+        self.assert_fails(t.run(["chaos", "--listen", "127.0.0.1:0", "--target", "127.0.0.1:1", "--rules", bad]), 1,
+                          bad + ": faults[1].code: unknown status code 'NOPE'")
+        broken = t.write_file("rules-broken.json", '{"faults": [\n')
+        self.assert_fails(t.run(["chaos", "--listen", "127.0.0.1:0", "--target", "127.0.0.1:1", "--rules", broken]),
+                          1, "invalid JSON")
+        self.assert_fails(t.run(["chaos", "--listen", "127.0.0.1:0", "--target", "127.0.0.1:1", "--rules",
+                                 "/nonexistent/rules.json"]), 1, "cannot read rules file")
+
+    def test_missing_flags_and_bad_values(self):
+        self.assert_fails(t.run(["chaos", "--listen", "127.0.0.1:0"]), 2, "--target is required")
+        self.assert_fails(t.run(["chaos", "--target", "127.0.0.1:1"]), 2, "--listen is required")
+        self.assert_fails(t.run(["chaos", "--listen", "nowhere", "--target", "127.0.0.1:1"]), 2, "cannot listen on")
+        self.assert_fails(t.run(["chaos", "--listen", "127.0.0.1:0", "--target", "127.0.0.1:1", "--duration",
+                                 "soon"]), 2, "invalid --duration")
+        self.assert_fails(t.run(["chaos", "--listen", "127.0.0.1:0", "--target", "127.0.0.1:1", "--emit", "linkerd"]),
+                          2)
+
+    def test_unreachable_upstream_is_unavailable(self):
+        with chaos("127.0.0.1:%d" % t.free_port()) as c:
+            self.assert_fails(call(c.address, "EmptyCall", "--timeout", "5s"), 78, "UNAVAILABLE")
+
+
+class EmitTest(t.TestCase):
+    def test_istio(self):
+        rc, out, err = t.run(["chaos", "--emit", "istio", "--target", "orders.prod:50051",
+                              "--fault", "abort=UNAVAILABLE,pct=30,method=pkg.S/*",
+                              "--fault", "delay=200ms,jitter=50ms,header=x-env:canary", "--fault", "reset,after=1"])
+        self.assertEqual(rc, 0, err)
+        self.assertIn("kind: VirtualService", out)
+        self.assertIn('grpcStatus: "UNAVAILABLE"', out)
+        self.assertIn('prefix: "/pkg.S/"', out)
+        self.assertIn("fixedDelay: 0.200s", out)
+        self.assertIn('host: "orders.prod"', out)
+        self.assertIn("'reset,after=1' has no mesh equivalent", err)
+        self.assertIn("jitter is left out", err)
+
+    def test_envoy(self):
+        rc, out, err = t.run(["chaos", "--emit", "envoy", "--fault", "abort=UNAVAILABLE,pct=12.5",
+                              "--fault", "drop", "--max-active", "3"])
+        self.assertEqual(rc, 0, err)
+        self.assertIn("envoy.extensions.filters.http.fault.v3.HTTPFault", out)
+        self.assertIn("grpc_status: 14", out)
+        self.assertIn("numerator: 125000\n        denominator: MILLION", out)
+        self.assertIn("max_active_faults: 3", out)
+        self.assertIn("'drop' has no mesh equivalent", err)
+
+    def test_nothing_to_emit(self):
+        self.assert_fails(t.run(["chaos", "--emit", "envoy", "--fault", "stall"]), 2, "nothing to emit")
+
+
+if __name__ == "__main__":
+    t.main()
