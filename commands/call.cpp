@@ -12,6 +12,8 @@
 #include "rpc/json_requests.hpp"
 #include "rpc/status_codes.hpp"
 #include "rpc/status_hints.hpp"
+#include "stream/replay_file.hpp"
+#include "stream/stall_monitor.hpp"
 
 namespace grpcdx::commands {
 
@@ -28,6 +30,9 @@ struct CallOptions {
   bool proto_names = false;
   bool allow_unknown_fields = false;
   int max_messages = 0;
+  std::string stall_timeout;  // empty: no stall detection
+  std::string on_stall = "fail";
+  std::string record;  // replay file to write; empty: none
 };
 
 namespace {
@@ -76,8 +81,20 @@ Result<std::string> read_data(const std::string& data) {
   return net::read_file(path, "request file");
 }
 
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
 Result<int> run_call(const CallOptions& opt, Io& io) {
   TRY(auto conn, to_connection_options(opt.conn));
+  std::optional<Duration> stall_timeout;
+  if (!opt.stall_timeout.empty()) {
+    auto parsed = parse_duration(opt.stall_timeout);
+    if (!parsed || *parsed <= Duration::zero())
+      return usage_error(fmt::format("invalid --stall-timeout '{}': expected a positive duration like 5s or 500ms",
+                                     opt.stall_timeout));
+    stall_timeout = *parsed;
+  }
   codec::JsonOptions json_options;
   json_options.emit_defaults = opt.emit_defaults;
   json_options.proto_names = opt.proto_names;
@@ -127,11 +144,36 @@ Result<int> run_call(const CallOptions& opt, Io& io) {
   std::string method_path = "/" + method->service()->full_name() + "/" + method->name();
   report.request(method_path, conn.metadata);
 
+  std::unique_ptr<stream::ReplayRecorder> recorder;
+  if (!opt.record.empty()) {
+    TRY(recorder, stream::ReplayRecorder::open(opt.record));
+  }
+  // The recording is always compact JSON, whatever the output format.
+  codec::JsonOptions record_options = json_options;
+  record_options.pretty = false;
+  codec::MessageCodec record_codec(record_options);
+  const auto call_start = std::chrono::steady_clock::now();
+
+  // Output comes from gRPC threads and, for stalls, from the monitor thread.
+  std::mutex out_mutex;
   std::optional<Error> decode_error;
   rpc::CallSink sink;
-  sink.on_headers = [&](const net::Metadata& md) { report.headers(md); };
+  sink.on_headers = [&](const net::Metadata& md) {
+    std::lock_guard lock(out_mutex);
+    report.headers(md);
+  };
+  if (recorder) {
+    sink.on_send_started = [&](const std::string& bytes) {
+      double t = ms_since(call_start);
+      auto message = record_codec.from_bytes(bytes, method->input_type());
+      if (!message) return;
+      if (auto json = record_codec.to_json(**message)) recorder->send(t, *json);
+    };
+  }
   int received = 0;
   sink.on_message = [&](const std::string& bytes) {
+    std::lock_guard lock(out_mutex);
+    double t = ms_since(call_start);
     auto message = codec.from_bytes(bytes, method->output_type());
     if (!message) {
       decode_error = message.error();
@@ -143,16 +185,49 @@ Result<int> run_call(const CallOptions& opt, Io& io) {
       return false;
     }
     report.message(*json);
+    if (recorder) {
+      if (auto compact = record_codec.to_json(**message)) recorder->recv(t, *compact);
+    }
     ++received;
     return opt.max_messages <= 0 || received < opt.max_messages;
   };
   rpc::InvokeOptions invoke_options;
   invoke_options.method_path = method_path;
   invoke_options.prepare = [&](grpc::ClientContext& ctx) { net::prepare_context(ctx, conn); };
+  std::optional<stream::StallDetector> detector;
+  std::optional<stream::StallMonitor> monitor;
+  const bool fail_on_stall = opt.on_stall == "fail";
+  if (stall_timeout) {
+    detector.emplace(*stall_timeout);
+    stream::observe_progress(sink, *detector);
+    monitor.emplace(*detector, p.channel, stream::StallMonitorOptions{fail_on_stall},
+                    [&](const stream::StallEvent& event) {
+                      std::lock_guard lock(out_mutex);
+                      report.stall(event, !fail_on_stall);
+                    });
+    invoke_options.monitor = [&](const std::function<void()>& cancel, const std::atomic<bool>& ended) {
+      monitor->run(cancel, ended);
+    };
+  }
   rpc::CallResult result = rpc::invoke(p.channel, invoke_options, *requests, sink);
+  std::optional<stream::StallEvent> stall = monitor ? monitor->first_stall() : std::nullopt;
 
+  if (recorder) {
+    // A call we ended ourselves (a stall, --max-messages) has no status of the server's to replay.
+    if (!result.cancelled_on_purpose && !(stall && fail_on_stall))
+      recorder->status(std::chrono::duration<double, std::milli>(result.end - call_start).count(), result.code,
+                       result.message);
+    TRY_VOID(recorder->close());
+  }
   if (decode_error) return std::unexpected(*decode_error);
   if (result.input_error) return std::unexpected(*result.input_error);
+  if (stall && fail_on_stall) {
+    io.out.flush();
+    io.err << "error: stream stalled: " << report::stall_summary(*stall) << "; the call was cancelled"
+           << " (raise --stall-timeout if the peer is just slow, or use --on-stall report to keep waiting)"
+           << std::endl;
+    return k_exit_stall;
+  }
   if (result.cancelled_on_purpose) {
     result.code = 0;
     result.message = fmt::format("stopped after {} messages (--max-messages)", received);
@@ -179,6 +254,17 @@ void register_call(CLI::App& app, CommandSlot& slot) {
   cmd->add_flag("--allow-unknown-fields", opt->allow_unknown_fields, "Ignore request fields the message type does not have");
   cmd->add_option("--max-messages", opt->max_messages, "End a server or bidi stream cleanly after N responses")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--stall-timeout", opt->stall_timeout,
+                  "Report a stall when the stream makes no progress (no message received, no pending send "
+                  "completing) for DUR; exit 5");
+  cmd->add_option("--on-stall", opt->on_stall,
+                  "With --stall-timeout: fail cancels the call and exits 5; report prints the stall and keeps "
+                  "waiting")
+      ->check(CLI::IsMember({"fail", "report"}))
+      ->capture_default_str();
+  cmd->add_option("--record", opt->record,
+                  "Write the exchange to FILE as a replay file (one JSON object a line; mode 0600) for "
+                  "`grpcdx replay`");
   cmd->callback([opt, cmd, &slot] {
     opt->has_data = cmd->count("--data") > 0;
     slot.run = [opt](Io& io) { return run_call(*opt, io); };

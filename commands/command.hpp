@@ -19,6 +19,7 @@ struct CommandSlot {
 void register_list(CLI::App& app, CommandSlot& slot);
 void register_describe(CLI::App& app, CommandSlot& slot);
 void register_call(CLI::App& app, CommandSlot& slot);
+void register_replay(CLI::App& app, CommandSlot& slot);
 void register_probe(CLI::App& app, CommandSlot& slot);
 void register_health(CLI::App& app, CommandSlot& slot);
 void register_chaos(CLI::App& app, CommandSlot& slot);

@@ -9,6 +9,7 @@ void register_all(CLI::App& app, CommandSlot& slot) {
   register_list(app, slot);
   register_describe(app, slot);
   register_call(app, slot);
+  register_replay(app, slot);
   register_probe(app, slot);
   register_health(app, slot);
   register_chaos(app, slot);

@@ -209,22 +209,6 @@ StageResult tcp_stage(const StageContext& c, const std::vector<Endpoint>& endpoi
 
 namespace {
 
-std::string x509_name(const X509_NAME* name) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253);
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<size_t>(len));
-  BIO_free(bio);
-  return out;
-}
-
-std::time_t x509_time(const ASN1_TIME* t) {
-  std::tm tm{};
-  if (!t || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
-  return timegm(&tm);
-}
-
 std::string iso_time(std::time_t t) {
   std::tm tm{};
   gmtime_r(&t, &tm);
@@ -234,8 +218,8 @@ std::string iso_time(std::time_t t) {
 
 json certificate_json(X509* cert, std::time_t now) {
   json j;
-  j["subject"] = x509_name(X509_get_subject_name(cert));
-  j["issuer"] = x509_name(X509_get_issuer_name(cert));
+  j["subject"] = x509_name_text(X509_get_subject_name(cert));
+  j["issuer"] = x509_name_text(X509_get_issuer_name(cert));
   json sans = json::array();
   auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   for (int i = 0; names && i < sk_GENERAL_NAME_num(names); ++i) {

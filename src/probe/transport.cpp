@@ -57,22 +57,6 @@ std::string openssl_error() {
   return text;
 }
 
-std::time_t asn1_to_time(const ASN1_TIME* t) {
-  std::tm tm{};
-  if (!t || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
-  return timegm(&tm);
-}
-
-std::string name_text(const X509_NAME* name) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253);
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<size_t>(len));
-  BIO_free(bio);
-  return out;
-}
-
 bool is_ip_literal(const std::string& s) {
   in6_addr a6;
   in_addr a4;
@@ -100,9 +84,9 @@ int verify_callback(int preverify_ok, X509_STORE_CTX* store) {
     e.depth = X509_STORE_CTX_get_error_depth(store);
     e.reason = X509_verify_cert_error_string(e.code);
     if (X509* cert = X509_STORE_CTX_get_current_cert(store)) {
-      e.subject = name_text(X509_get_subject_name(cert));
-      e.not_before = asn1_to_time(X509_get0_notBefore(cert));
-      e.not_after = asn1_to_time(X509_get0_notAfter(cert));
+      e.subject = x509_name_text(X509_get_subject_name(cert));
+      e.not_before = x509_time(X509_get0_notBefore(cert));
+      e.not_after = x509_time(X509_get0_notAfter(cert));
     }
     state->outcome->verify_errors.push_back(std::move(e));
   }
@@ -362,6 +346,22 @@ int Transport::late_alert() const { return m_state->late_alert; }
 
 std::string Transport::late_alert_text() const {
   return m_state->late_alert >= 0 ? SSL_alert_desc_string_long(m_state->late_alert) : "";
+}
+
+std::time_t x509_time(const ASN1_TIME* t) {
+  std::tm tm{};
+  if (!t || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
+  return timegm(&tm);
+}
+
+std::string x509_name_text(const X509_NAME* name) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253);
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  std::string out(data, static_cast<size_t>(len));
+  BIO_free(bio);
+  return out;
 }
 
 }  // namespace grpcdx::probe

@@ -9,7 +9,10 @@
 #include <string_view>
 #include <vector>
 
+#include <openssl/x509.h>
 #include <sys/socket.h>
+
+#include <ctime>
 
 #include "core/error.hpp"
 #include "probe/classify.hpp"
@@ -95,5 +98,11 @@ class Transport {
 // Connects to `ep` without blocking past `deadline`. On success returns the socket and sets
 // err to 0; on failure returns -1 with err an errno value (ETIMEDOUT when the deadline passed).
 int connect_before(const Endpoint& ep, Clock::time_point deadline, int& err);
+
+// An X.509 name as RFC 2253 text ("CN=localhost,O=grpcdx").
+std::string x509_name_text(const X509_NAME* name);
+
+// An ASN.1 time as seconds since the epoch (0 when absent or unreadable).
+std::time_t x509_time(const ASN1_TIME* t);
 
 }  // namespace grpcdx::probe

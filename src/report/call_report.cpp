@@ -34,6 +34,44 @@ double ms_between(rpc::Clock::time_point a, rpc::Clock::time_point b) {
 
 }  // namespace
 
+std::string stall_summary(const stream::StallEvent& e) {
+  double idle_s = to_ms(e.stall.idle) / 1000;
+  std::string what = e.stall.kind == stream::StallKind::send_blocked
+                         ? fmt::format("send_blocked: a send has waited {:.2f}s (the peer is not reading; HTTP/2 "
+                                       "flow control is exhausted)",
+                                       idle_s)
+                         : fmt::format("recv_idle: nothing received for {:.2f}s while the call is open", idle_s);
+  std::string transport;
+  switch (e.transport) {
+    case stream::TransportCheck::alive:
+      transport = "transport alive: the peer answers on this connection, only this stream is stuck";
+      break;
+    case stream::TransportCheck::unresponsive:
+      transport = "transport unresponsive: the connection itself is dead or blackholed";
+      break;
+    case stream::TransportCheck::pending: transport = "transport check: no answer yet"; break;
+    case stream::TransportCheck::not_run: transport = "transport not checked"; break;
+  }
+  return fmt::format("{} (sent {}, received {}; channel {}; {})", what, e.stall.sent, e.stall.received,
+                     e.channel_state, transport);
+}
+
+void CallReport::stall(const stream::StallEvent& e, bool warn) {
+  if (m_options.format == OutputFormat::json) {
+    nlohmann::ordered_json event;
+    event["event"] = "stall";
+    event["kind"] = std::string(stream::stall_kind_name(e.stall.kind));
+    event["idle_ms"] = std::round(to_ms(e.stall.idle) * 1000) / 1000;
+    event["sent"] = e.stall.sent;
+    event["received"] = e.stall.received;
+    event["channel_state"] = e.channel_state;
+    event["transport"] = std::string(stream::transport_check_name(e.transport));
+    m_io.out << json_line(event) << std::endl;
+  } else if (warn) {
+    m_io.err << "warning: stream stalled: " << stall_summary(e) << std::endl;
+  }
+}
+
 void CallReport::request(const std::string& method, const net::Metadata& metadata) {
   if (!m_options.verbose || m_options.format == OutputFormat::json) return;
   m_io.err << "Method: " << method << "\n";

@@ -12,11 +12,18 @@
 #include "net/metadata.hpp"
 #include "report/output_format.hpp"
 #include "rpc/invoker.hpp"
+#include "stream/stall_monitor.hpp"
 
 namespace grpcdx::report {
 
 // Metadata as SPEC's JSON object of lists; -bin values base64, secrets redacted unless asked.
 nlohmann::ordered_json metadata_json(const net::Metadata& metadata, bool show_secrets);
+
+// One line for people about a stall: what stalled, for how long, the counts and what the channel
+// and the transport check said, e.g. "recv_idle: nothing received for 1.00s while the call is
+// open (sent 1, received 2; channel READY; transport alive: the peer answers, only this stream is
+// silent)".
+std::string stall_summary(const stream::StallEvent& event);
 
 struct CallReportOptions {
   OutputFormat format = OutputFormat::text;
@@ -33,6 +40,9 @@ class CallReport {
   void headers(const net::Metadata& metadata);
   // A response message already printed as JSON (compact in json mode, indented in text mode).
   void message(const std::string& json);
+  // A stall: a JSON event {"event": "stall", ...}; in text mode, with `warn`, a "warning:" line on
+  // stderr (when the call goes on; a failing command prints its own error line instead).
+  void stall(const stream::StallEvent& event, bool warn);
   // The end of the call. `connect` is how long connecting took, if it was measured.
   void status(const rpc::CallResult& result, std::optional<Duration> connect);
 

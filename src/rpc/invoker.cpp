@@ -39,13 +39,16 @@ class Reactor : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffe
   // Runs on the writer thread: sends every request, then half-closes.
   void write_all(RequestSource& requests) {
     while (true) {
+      if (m_sink.on_input_wait) m_sink.on_input_wait(true);
       auto next = requests.next(m_stop);
+      if (m_sink.on_input_wait) m_sink.on_input_wait(false);
       if (!next) break;
       if (!*next) {
         m_result.input_error = next->error();
         m_ctx->TryCancel();
         break;
       }
+      if (m_sink.on_send_started) m_sink.on_send_started(**next);
       grpc::Slice slice(**next);
       m_out = grpc::ByteBuffer(&slice, 1);
       {
@@ -97,6 +100,8 @@ class Reactor : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffe
     if (ok) {
       ++m_result.sent;
       if (m_sink.on_sent) m_sink.on_sent();
+    } else if (m_sink.on_send_failed) {
+      m_sink.on_send_failed();
     }
     std::lock_guard lock(m_mutex);
     m_write_ok = ok;
@@ -110,6 +115,7 @@ class Reactor : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffe
     m_result.details = status.error_details();
     m_result.trailers = to_metadata(m_ctx->GetServerTrailingMetadata());
     m_result.end = Clock::now();
+    m_ended = true;
     std::lock_guard lock(m_mutex);
     m_done = true;
     m_cv.notify_all();
@@ -121,6 +127,7 @@ class Reactor : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffe
   }
 
   std::atomic<bool> m_stop{false};
+  std::atomic<bool> m_ended{false};  // OnDone has run (for the monitor)
 
  private:
   const CallSink& m_sink;
@@ -159,8 +166,13 @@ CallResult invoke(const std::shared_ptr<grpc::Channel>& channel, const InvokeOpt
   Reactor reactor(sink, result);
   reactor.start(stub, ctx, options.method_path);
   std::thread writer([&] { reactor.write_all(requests); });
+  // The monitor only touches the context, which outlives it: it is joined before we return.
+  std::thread monitor;
+  if (options.monitor)
+    monitor = std::thread([&] { options.monitor([&ctx] { ctx.TryCancel(); }, reactor.m_ended); });
   reactor.wait_done();
   writer.join();
+  if (monitor.joinable()) monitor.join();
   return result;
 }
 

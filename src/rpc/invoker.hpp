@@ -46,11 +46,20 @@ struct CallSink {
   // Returns false to stop reading (the call is then cancelled on purpose).
   std::function<bool(const std::string& bytes)> on_message;
   std::function<void()> on_sent;  // a request message was written
+  std::function<void(const std::string& bytes)> on_send_started;  // just before StartWrite
+  std::function<void()> on_send_failed;  // a write did not complete (the call is ending)
+  // true while the writer waits for its next request from the RequestSource, false once it has it
+  std::function<void(bool waiting)> on_input_wait;
 };
+
+// Watches a running call from its own thread (for example for stalls). `cancel` cancels the
+// call; `ended` becomes true when the call is over, and the monitor must then return promptly.
+using CallMonitor = std::function<void(const std::function<void()>& cancel, const std::atomic<bool>& ended)>;
 
 struct InvokeOptions {
   std::string method_path;  // "/pkg.Service/Method"
   std::function<void(grpc::ClientContext&)> prepare;  // adds metadata and deadline
+  CallMonitor monitor;  // optional; runs on its own thread while the call is open
 };
 
 struct CallResult {

@@ -14,49 +14,7 @@ import grpcdx_test
 import raw_h2
 
 
-class _Acceptor:
-    """Accepts connections on a loopback socket in a thread and hands each to handle(conn)."""
-
-    def __init__(self, backlog=16, family=socket.AF_INET, host="127.0.0.1"):
-        self.sock = socket.socket(family, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, 0))
-        self.sock.listen(backlog)
-        self.sock.settimeout(0.2)
-        port = self.sock.getsockname()[1]
-        self.address = ("[%s]:%d" if family == socket.AF_INET6 else "%s:%d") % (host, port)
-        self.port = port
-        self.stopping = False
-        self.thread = threading.Thread(target=self._loop, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopping = True
-        self.thread.join(5)
-        self.sock.close()
-
-    def _loop(self):
-        while not self.stopping:
-            try:
-                conn, _ = self.sock.accept()
-            except (socket.timeout, OSError):
-                continue
-            threading.Thread(target=self._guarded, args=(conn,), daemon=True).start()
-
-    def _guarded(self, conn):
-        conn.settimeout(10)
-        try:
-            self.handle(conn)
-        except (OSError, ssl.SSLError):
-            pass
-        finally:
-            conn.close()
-
-    def handle(self, conn):
-        raise NotImplementedError
+_Acceptor = raw_h2.Acceptor
 
 
 class FullBacklog:
@@ -126,23 +84,8 @@ class SilentHttp2Server(_Acceptor):
     """Speaks HTTP/2 (SETTINGS, ACKs, PINGs) but never answers a stream."""
 
     def handle(self, conn):
-        got = b""
-        while len(got) < len(raw_h2.PREFACE):
-            chunk = conn.recv(len(raw_h2.PREFACE) - len(got))
-            if not chunk:
-                return
-            got += chunk
-        conn.sendall(raw_h2.frame(raw_h2.SETTINGS, 0, 0))
         conn.settimeout(30)
-        while not self.stopping:
-            f = raw_h2.read_frame(conn)
-            if f is None:
-                return
-            kind, flags, stream, payload = f
-            if kind == raw_h2.SETTINGS and not flags & raw_h2.ACK:
-                conn.sendall(raw_h2.frame(raw_h2.SETTINGS, raw_h2.ACK, 0))
-            elif kind == raw_h2.PING and not flags & raw_h2.ACK:
-                conn.sendall(raw_h2.frame(raw_h2.PING, raw_h2.ACK, 0, payload))
+        raw_h2.serve_h2(conn, lambda conn, stream: None, lambda: self.stopping)
 
 
 _HEALTH_SERVER = r'''

@@ -1,0 +1,261 @@
+// `grpcdx replay TARGET METHOD --in FILE`: send a recorded stream again, paced as recorded, as
+// fast as possible or at a rate; catch stalls; optionally compare the answers with the recording.
+#include <chrono>
+#include <mutex>
+
+#include <fmt/format.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/util/message_differencer.h>
+
+#include "codec/json_codec.hpp"
+#include "commands/command.hpp"
+#include "commands/common_flags.hpp"
+#include "report/call_report.hpp"
+#include "report/json_line.hpp"
+#include "rpc/exit_codes.hpp"
+#include "rpc/status_codes.hpp"
+#include "rpc/status_hints.hpp"
+#include "stream/pacing.hpp"
+#include "stream/replay_file.hpp"
+#include "stream/stall_monitor.hpp"
+
+namespace grpcdx::commands {
+
+namespace pb = google::protobuf;
+
+struct ReplayOptions {
+  ConnectionFlags conn;
+  schema::SchemaOptions schema;
+  OutputFlags output;
+  std::string method;
+  std::string in;
+  std::string pace = "recorded";
+  std::string stall_timeout = "5s";
+  std::string on_stall = "fail";
+  bool compare = false;
+  bool emit_defaults = false;
+  bool proto_names = false;
+};
+
+namespace {
+
+struct Prepared {
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<schema::SchemaSource> schema;
+  const pb::MethodDescriptor* method = nullptr;
+  Duration connect_time{};
+};
+
+// The schema and the channel; with local schema files the method is checked before connecting.
+Result<Prepared> prepare(const ReplayOptions& opt, const net::ConnectionOptions& conn) {
+  Prepared p;
+  TRY(p.channel, net::make_channel(conn));
+  auto connect_and_time = [&]() -> Result<void> {
+    auto start = std::chrono::steady_clock::now();
+    TRY_VOID(net::wait_for_connection(*p.channel, conn));
+    p.connect_time = std::chrono::steady_clock::now() - start;
+    return {};
+  };
+  if (opt.schema.uses_files()) {
+    TRY(p.schema, schema::open_schema(opt.schema, nullptr, conn));
+    TRY(p.method, p.schema->find_method(opt.method));
+    TRY_VOID(connect_and_time());
+  } else {
+    TRY_VOID(connect_and_time());
+    TRY(p.schema, schema::open_schema(opt.schema, p.channel, conn));
+    TRY(p.method, p.schema->find_method(opt.method));
+  }
+  return p;
+}
+
+// One difference between the replayed call and the recording.
+struct Difference {
+  int index = -1;  // 0-based response message, or -1 for the message count / status
+  int line = 0;    // line of the replay file, 0 when none
+  std::string detail;
+};
+
+// protobuf's field-by-field report of how `received` differs from `recorded`; empty when equal.
+std::string message_difference(const pb::Message& recorded, const pb::Message& received) {
+  std::string text;
+  {
+    pb::io::StringOutputStream stream(&text);
+    pb::util::MessageDifferencer::StreamReporter reporter(&stream);
+    pb::util::MessageDifferencer differencer;
+    differencer.ReportDifferencesTo(&reporter);
+    if (differencer.Compare(recorded, received)) return {};
+  }
+  while (text.ends_with('\n')) text.pop_back();
+  for (char& c : text)
+    if (c == '\n') c = ';';
+  return text;
+}
+
+std::vector<Difference> compare(const stream::ReplayScript& script,
+                                const std::vector<std::unique_ptr<pb::Message>>& received,
+                                const rpc::CallResult& result) {
+  std::vector<Difference> out;
+  size_t n = std::min(script.recvs.size(), received.size());
+  for (size_t i = 0; i < n; ++i) {
+    std::string d = message_difference(*script.recvs[i].message, *received[i]);
+    if (!d.empty()) out.push_back({static_cast<int>(i), script.recvs[i].line, d});
+  }
+  if (script.recvs.size() != received.size()) {
+    int line = received.size() < script.recvs.size() ? script.recvs[received.size()].line : 0;
+    out.push_back({-1, line,
+                   fmt::format("recorded {} response messages, received {}", script.recvs.size(), received.size())});
+  }
+  if (script.status && script.status->code != result.code)
+    out.push_back({-1, script.status->line,
+                   fmt::format("recorded status {} ({}), got {} ({})", rpc::status_name(script.status->code),
+                               script.status->code, rpc::status_name(result.code), result.code)});
+  return out;
+}
+
+Result<int> run_replay(const ReplayOptions& opt, Io& io) {
+  TRY(auto conn, to_connection_options(opt.conn, "10s"));
+  TRY(auto pace, stream::parse_pace(opt.pace));
+  auto stall_timeout = parse_duration(opt.stall_timeout);
+  if (!stall_timeout || *stall_timeout <= Duration::zero())
+    return usage_error(fmt::format("invalid --stall-timeout '{}': expected a positive duration like 5s or 500ms",
+                                   opt.stall_timeout));
+  TRY(auto text, net::read_file(opt.in, "replay file"));
+
+  codec::JsonOptions json_options;
+  json_options.emit_defaults = opt.emit_defaults;
+  json_options.proto_names = opt.proto_names;
+  json_options.pretty = output_format(opt.output) == report::OutputFormat::text;
+  codec::MessageCodec codec(json_options);
+
+  TRY(auto p, prepare(opt, conn));
+  const pb::MethodDescriptor* method = p.method;
+  TRY(auto script, stream::parse_replay(text, opt.in, method->input_type(), method->output_type(), codec));
+
+  std::vector<stream::PacedRequestSource::Message> messages;
+  for (auto& s : script.sends) messages.push_back({std::move(s.bytes), s.t_ms});
+  if (!method->client_streaming()) {
+    if (messages.size() > 1)
+      return local_error(fmt::format("{}: {} takes one request message, but the file has {} send lines", opt.in,
+                                     method->full_name(), messages.size()));
+    if (messages.empty()) messages.push_back({std::string(), 0});  // the empty message
+  }
+  stream::PacedRequestSource requests(std::move(messages), pace);
+
+  report::CallReport report(io, {output_format(opt.output), opt.output.verbose, conn.show_secrets});
+  std::string method_path = "/" + method->service()->full_name() + "/" + method->name();
+  report.request(method_path, conn.metadata);
+
+  std::mutex out_mutex;  // gRPC threads and the stall monitor both print
+  std::optional<Error> decode_error;
+  std::vector<std::unique_ptr<pb::Message>> received;
+  rpc::CallSink sink;
+  sink.on_headers = [&](const net::Metadata& md) {
+    std::lock_guard lock(out_mutex);
+    report.headers(md);
+  };
+  sink.on_message = [&](const std::string& bytes) {
+    std::lock_guard lock(out_mutex);
+    auto message = codec.from_bytes(bytes, method->output_type());
+    if (!message) {
+      decode_error = message.error();
+      return false;
+    }
+    auto json = codec.to_json(**message);
+    if (!json) {
+      decode_error = json.error();
+      return false;
+    }
+    report.message(*json);
+    if (opt.compare) received.push_back(std::move(*message));
+    return true;
+  };
+  const bool fail_on_stall = opt.on_stall == "fail";
+  stream::StallDetector detector(*stall_timeout);
+  stream::observe_progress(sink, detector);
+  stream::StallMonitor monitor(detector, p.channel, stream::StallMonitorOptions{fail_on_stall},
+                               [&](const stream::StallEvent& event) {
+                                 std::lock_guard lock(out_mutex);
+                                 report.stall(event, !fail_on_stall);
+                               });
+  rpc::InvokeOptions invoke_options;
+  invoke_options.method_path = method_path;
+  invoke_options.prepare = [&](grpc::ClientContext& ctx) { net::prepare_context(ctx, conn); };
+  invoke_options.monitor = [&](const std::function<void()>& cancel, const std::atomic<bool>& ended) {
+    monitor.run(cancel, ended);
+  };
+  rpc::CallResult result = rpc::invoke(p.channel, invoke_options, requests, sink);
+
+  if (decode_error) return std::unexpected(*decode_error);
+  if (result.input_error) return std::unexpected(*result.input_error);
+  if (auto stall = monitor.first_stall(); stall && fail_on_stall) {
+    io.out.flush();
+    io.err << "error: stream stalled: " << report::stall_summary(*stall) << "; the call was cancelled"
+           << " (raise --stall-timeout if the peer is just slow, or use --on-stall report to keep waiting)"
+           << std::endl;
+    return k_exit_stall;
+  }
+  report.status(result, p.connect_time);
+  if (opt.compare) {
+    auto differences = compare(script, received, result);
+    const bool json = output_format(opt.output) == report::OutputFormat::json;
+    for (const auto& d : differences) {
+      if (json) {
+        nlohmann::ordered_json event;
+        event["event"] = "difference";
+        if (d.index >= 0) event["index"] = d.index;
+        if (d.line > 0) event["line"] = d.line;
+        event["detail"] = d.detail;
+        io.out << report::json_line(event) << std::endl;
+      } else {
+        std::string where = d.index >= 0 ? fmt::format("response {}", d.index + 1) : std::string("call");
+        if (d.line > 0) where += fmt::format(" ({}:{})", opt.in, d.line);
+        io.err << "difference: " << where << ": " << d.detail << "\n";
+      }
+    }
+    if (json)
+      io.out << report::json_line({{"event", "compare"},
+                                   {"recorded", script.recvs.size()},
+                                   {"received", received.size()},
+                                   {"differences", differences.size()}})
+             << std::endl;
+    if (!differences.empty())
+      return local_error(fmt::format("the replay differs from {} in {} place{}", opt.in, differences.size(),
+                                     differences.size() == 1 ? "" : "s"),
+                         "the differences are listed above");
+    if (!json && opt.output.verbose)
+      io.err << fmt::format("Compared with {}: {} responses, no differences\n", opt.in, received.size());
+  }
+  if (result.code != 0)
+    return status_error(result.code, result.message, rpc::hint_for_status(result.code, result.message, conn.plaintext));
+  return k_exit_ok;
+}
+
+}  // namespace
+
+void register_replay(CLI::App& app, CommandSlot& slot) {
+  auto opt = std::make_shared<ReplayOptions>();
+  auto* cmd = app.add_subcommand("replay", "Replay a recorded stream (from `call --record`), catching stalls");
+  add_connection_flags(cmd, opt->conn);
+  cmd->add_option("method", opt->method, "pkg.Service/Method or pkg.Service.Method")->required();
+  cmd->add_option("--in", opt->in, "The replay file: one JSON object a line (t_ms, dir send|recv|status, message)")
+      ->required();
+  add_schema_flags(cmd, opt->schema);
+  add_output_flags(cmd, opt->output);
+  cmd->add_option("--pace", opt->pace,
+                  "When to send each message: recorded (keep the recorded gaps), asap, or N/s (a fixed rate)")
+      ->capture_default_str();
+  cmd->add_option("--stall-timeout", opt->stall_timeout,
+                  "No progress (no message received, no pending send completing) for DUR is a stall")
+      ->capture_default_str();
+  cmd->add_option("--on-stall", opt->on_stall,
+                  "fail: cancel the call and exit 5; report: print the stall and keep waiting for the end")
+      ->check(CLI::IsMember({"fail", "report"}))
+      ->capture_default_str();
+  cmd->add_flag("--compare", opt->compare,
+                "Compare received messages with the recorded recv lines, field by field; exit 1 when they differ");
+  cmd->add_flag("--emit-defaults", opt->emit_defaults, "Print fields that hold default values");
+  cmd->add_flag("--proto-names", opt->proto_names, "Print .proto field names instead of lowerCamelCase");
+  cmd->callback([opt, &slot] { slot.run = [opt](Io& io) { return run_replay(*opt, io); }; });
+}
+
+}  // namespace grpcdx::commands
