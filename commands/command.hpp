@@ -24,12 +24,17 @@ void register_probe(CLI::App& app, CommandSlot& slot);
 void register_health(CLI::App& app, CommandSlot& slot);
 void register_chaos(CLI::App& app, CommandSlot& slot);
 void register_interop(CLI::App& app, CommandSlot& slot);
+void register_bench(CLI::App& app, CommandSlot& slot);
 void register_serve(CLI::App& app, CommandSlot& slot);
 void register_demo(CLI::App& app, CommandSlot& slot);
 void register_version(CLI::App& app, CommandSlot& slot);
 void register_completion(CLI::App& app, CommandSlot& slot);
 
-// Builds the whole command-line definition (used by main and by the completion generator).
+// Builds the whole command-line definition (used by the completion generator and demo).
 void register_all(CLI::App& app, CommandSlot& slot);
+
+// Builds what parsing `argv` needs: only the subcommand argv[1] names, or everything when
+// argv[1] is not a command (help, errors).
+void register_for(CLI::App& app, CommandSlot& slot, int argc, const char* const* argv);
 
 }  // namespace grpcdx::commands

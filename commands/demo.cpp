@@ -11,9 +11,12 @@
 
 #include <vector>
 
+#include "chaos/fault_spec.hpp"
+#include "chaos/proxy.hpp"
 #include "commands/command.hpp"
 #include "commands/error_output.hpp"
 #include "rpc/exit_codes.hpp"
+#include "net/target.hpp"
 #include "server/server.hpp"
 
 namespace grpcdx::commands {
@@ -24,6 +27,7 @@ struct DemoStep {
   std::string title;
   std::vector<std::string> args;  // after "grpcdx"
   int expected_exit = 0;
+  std::string note;  // printed before the command line
 };
 
 // Runs one grpcdx command line in this process, through the same CLI definition as main().
@@ -78,6 +82,25 @@ Result<int> run_demo(Io& io) {
   TRY(auto srv, server::start_server(options));
   const std::string addr = srv->address();
   TRY(const std::string closed, closed_loopback_port());
+
+  // A chaos proxy in front of the server, in-process, with the faults the chaos steps show.
+  const std::vector<std::string> fault_texts = {
+      "cancel,after=2,method=grpc.testing.TestService/StreamingOutputCall",
+      "abort=UNAVAILABLE,pct=10,method=grpc.testing.TestService/EmptyCall"};
+  chaos::ProxyOptions proxy_options;
+  proxy_options.listen = "127.0.0.1:0";
+  TRY(proxy_options.upstream.target, net::parse_target(addr));
+  proxy_options.upstream.plaintext = true;
+  proxy_options.header_faults = true;
+  proxy_options.seed = 1;
+  for (const auto& text : fault_texts) {
+    TRY(auto spec, chaos::parse_fault_spec(text));
+    proxy_options.faults.push_back(std::move(spec));
+  }
+  TRY(auto proxy, chaos::Proxy::start(proxy_options));
+  const std::string via = proxy->address();
+  std::string chaos_line = fmt::format("$ grpcdx chaos --listen {} --target {} --plaintext --header-faults --seed 1", via, addr);
+  for (const auto& text : fault_texts) chaos_line += " --fault '" + text + "'";
   const bool color = io.out_is_tty;
   auto bold = [&](const std::string& s) { return color ? "\x1b[1m" + s + "\x1b[0m" : s; };
   auto dim = [&](const std::string& s) { return color ? "\x1b[2m" + s + "\x1b[0m" : s; };
@@ -106,6 +129,26 @@ Result<int> run_demo(Io& io) {
        {"probe", addr, "--plaintext"}},
       {"", {"probe", closed, "--plaintext", "--timeout", "1s"}, 11},
       {"Interop: the standard gRPC interop cases", {"interop", addr, "--plaintext"}},
+      {"A stalled stream caught: the server answers 2 messages, then goes silent with the stream open "
+       "(exit 5)",
+       {"call", addr, "grpc.testing.TestService/StreamingOutputCall", "--plaintext", "-H", "x-grpcdx-stall-after: 2",
+        "--stall-timeout", "500ms", "-d", R"({"responseParameters": [{"size": 1}, {"size": 2}, {"size": 3}]})"},
+       k_exit_stall},
+      {"Bench: 2000 unary calls, 20 in flight: throughput, latency percentiles, status counts",
+       {"bench", addr, "grpc.testing.TestService/UnaryCall", "--plaintext", "-n", "2000", "-c", "20", "-d",
+        R"({"responseSize": 16})"}},
+      {"Chaos: a fault-injecting proxy in front of the server (running in this process, as below); "
+       "a call asks for its own fault with a header",
+       {"call", via, "grpc.testing.TestService/UnaryCall", "--plaintext", "-H", "x-grpcdx-abort: UNAVAILABLE"},
+       exit_code_for_status(14),
+       chaos_line},
+      {"", {"call", via, "grpc.testing.TestService/EmptyCall", "--plaintext", "-H", "x-grpcdx-delay: 300ms", "-v"}},
+      {"Chaos: a server stream cancelled after 2 messages (exit 64 + 1 CANCELLED)",
+       {"call", via, "grpc.testing.TestService/StreamingOutputCall", "--plaintext", "-d",
+        R"({"responseParameters": [{"size": 1}, {"size": 1}, {"size": 1}, {"size": 1}, {"size": 1}]})"},
+       exit_code_for_status(1)},
+      {"Chaos: bench through the proxy, 10% of EmptyCalls aborted with UNAVAILABLE",
+       {"bench", via, "grpc.testing.TestService/EmptyCall", "--plaintext", "-n", "1000", "-c", "10"}},
       {"A call that fails: the exit code is 64 + the status code (14 UNAVAILABLE -> 78)",
        {"call", addr, "grpc.testing.TestService/UnaryCall", "--plaintext", "-d",
         R"({"responseStatus": {"code": 14, "message": "backend overloaded"}})"},
@@ -115,6 +158,7 @@ Result<int> run_demo(Io& io) {
   int unexpected = 0;
   for (const auto& step : steps) {
     if (!step.title.empty()) io.out << "\n" << bold("## " + step.title) << "\n";
+    if (!step.note.empty()) io.out << dim(step.note) << "\n";
     std::string line = "$ grpcdx";
     for (const auto& a : step.args) line += " " + shell_quote(a);
     io.out << dim(line) << std::endl;
@@ -127,6 +171,7 @@ Result<int> run_demo(Io& io) {
     }
     io.out.flush();
   }
+  proxy->stop(std::chrono::milliseconds(200));
   srv->shutdown(std::chrono::milliseconds(500));
   io.out << "\n" << (unexpected == 0 ? "Demo finished: every step behaved as expected.\n"
                                       : fmt::format("Demo finished with {} unexpected results.\n", unexpected));

@@ -1,23 +1,53 @@
 // The whole command-line definition: every subcommand, in the order `grpcdx --help` lists them.
+#include <array>
+#include <string_view>
+
 #include "commands/command.hpp"
 
 namespace grpcdx::commands {
 
-void register_all(CLI::App& app, CommandSlot& slot) {
+namespace {
+
+struct Entry {
+  std::string_view name;
+  void (*add)(CLI::App&, CommandSlot&);
+};
+
+constexpr std::array k_commands = {
+    Entry{"list", register_list},       Entry{"describe", register_describe}, Entry{"call", register_call},
+    Entry{"replay", register_replay},   Entry{"probe", register_probe},       Entry{"health", register_health},
+    Entry{"chaos", register_chaos},     Entry{"interop", register_interop},   Entry{"bench", register_bench},
+    Entry{"serve", register_serve},     Entry{"demo", register_demo},         Entry{"completion", register_completion},
+    Entry{"version", register_version},
+};
+
+void prepare_root(CLI::App& app) {
   app.require_subcommand(0, 1);
   app.set_help_all_flag("--help-all", "Show help for every command");
-  register_list(app, slot);
-  register_describe(app, slot);
-  register_call(app, slot);
-  register_replay(app, slot);
-  register_probe(app, slot);
-  register_health(app, slot);
-  register_chaos(app, slot);
-  register_interop(app, slot);
-  register_serve(app, slot);
-  register_demo(app, slot);
-  register_completion(app, slot);
-  register_version(app, slot);
+}
+
+}  // namespace
+
+void register_all(CLI::App& app, CommandSlot& slot) {
+  prepare_root(app);
+  for (const auto& entry : k_commands) entry.add(app, slot);
+}
+
+void register_for(CLI::App& app, CommandSlot& slot, int argc, const char* const* argv) {
+  // Declaring every subcommand's flags costs more than a short command's own work, so when the
+  // first argument names a command only that one is declared. Anything else (no command, a
+  // root flag such as --help, a typo) gets the whole definition, so help and errors are complete.
+  if (argc >= 2) {
+    std::string_view first = argv[1];
+    for (const auto& entry : k_commands) {
+      if (entry.name == first) {
+        prepare_root(app);
+        entry.add(app, slot);
+        return;
+      }
+    }
+  }
+  register_all(app, slot);
 }
 
 }  // namespace grpcdx::commands

@@ -103,12 +103,14 @@ std::vector<Difference> compare(const stream::ReplayScript& script,
   if (script.recvs.size() != received.size()) {
     int line = received.size() < script.recvs.size() ? script.recvs[received.size()].line : 0;
     out.push_back({-1, line,
-                   fmt::format("recorded {} response messages, received {}", script.recvs.size(), received.size())});
+                   fmt::format("recorded {} response messages, received {}", script.recvs.size(),
+                               received.size())});
   }
   if (script.status && script.status->code != result.code)
-    out.push_back({-1, script.status->line,
-                   fmt::format("recorded status {} ({}), got {} ({})", rpc::status_name(script.status->code),
-                               script.status->code, rpc::status_name(result.code), result.code)});
+    out.push_back(
+        {-1, script.status->line,
+         fmt::format("recorded status {} ({}), got {} ({})", rpc::status_name(script.status->code),
+                     script.status->code, rpc::status_name(result.code), result.code)});
   return out;
 }
 
@@ -117,8 +119,9 @@ Result<int> run_replay(const ReplayOptions& opt, Io& io) {
   TRY(auto pace, stream::parse_pace(opt.pace));
   auto stall_timeout = parse_duration(opt.stall_timeout);
   if (!stall_timeout || *stall_timeout <= Duration::zero())
-    return usage_error(fmt::format("invalid --stall-timeout '{}': expected a positive duration like 5s or 500ms",
-                                   opt.stall_timeout));
+    return usage_error(
+        fmt::format("invalid --stall-timeout '{}': expected a positive duration like 5s or 500ms",
+                    opt.stall_timeout));
   TRY(auto text, net::read_file(opt.in, "replay file"));
 
   codec::JsonOptions json_options;
@@ -129,14 +132,16 @@ Result<int> run_replay(const ReplayOptions& opt, Io& io) {
 
   TRY(auto p, prepare(opt, conn));
   const pb::MethodDescriptor* method = p.method;
-  TRY(auto script, stream::parse_replay(text, opt.in, method->input_type(), method->output_type(), codec));
+  TRY(auto script,
+      stream::parse_replay(text, opt.in, method->input_type(), method->output_type(), codec));
 
   std::vector<stream::PacedRequestSource::Message> messages;
   for (auto& s : script.sends) messages.push_back({std::move(s.bytes), s.t_ms});
   if (!method->client_streaming()) {
     if (messages.size() > 1)
-      return local_error(fmt::format("{}: {} takes one request message, but the file has {} send lines", opt.in,
-                                     method->full_name(), messages.size()));
+      return local_error(
+          fmt::format("{}: {} takes one request message, but the file has {} send lines", opt.in,
+                      method->full_name(), messages.size()));
     if (messages.empty()) messages.push_back({std::string(), 0});  // the empty message
   }
   stream::PacedRequestSource requests(std::move(messages), pace);
@@ -180,17 +185,18 @@ Result<int> run_replay(const ReplayOptions& opt, Io& io) {
   rpc::InvokeOptions invoke_options;
   invoke_options.method_path = method_path;
   invoke_options.prepare = [&](grpc::ClientContext& ctx) { net::prepare_context(ctx, conn); };
-  invoke_options.monitor = [&](const std::function<void()>& cancel, const std::atomic<bool>& ended) {
-    monitor.run(cancel, ended);
-  };
+  invoke_options.monitor = [&](const std::function<void()>& cancel,
+                               const std::atomic<bool>& ended) { monitor.run(cancel, ended); };
   rpc::CallResult result = rpc::invoke(p.channel, invoke_options, requests, sink);
 
   if (decode_error) return std::unexpected(*decode_error);
   if (result.input_error) return std::unexpected(*result.input_error);
   if (auto stall = monitor.first_stall(); stall && fail_on_stall) {
     io.out.flush();
-    io.err << "error: stream stalled: " << report::stall_summary(*stall) << "; the call was cancelled"
-           << " (raise --stall-timeout if the peer is just slow, or use --on-stall report to keep waiting)"
+    io.err << "error: stream stalled: " << report::stall_summary(*stall)
+           << "; the call was cancelled"
+           << " (raise --stall-timeout if the peer is just slow, or use --on-stall report to keep "
+              "waiting)"
            << std::endl;
     return k_exit_stall;
   }
@@ -207,7 +213,8 @@ Result<int> run_replay(const ReplayOptions& opt, Io& io) {
         event["detail"] = d.detail;
         io.out << report::json_line(event) << std::endl;
       } else {
-        std::string where = d.index >= 0 ? fmt::format("response {}", d.index + 1) : std::string("call");
+        std::string where =
+            d.index >= 0 ? fmt::format("response {}", d.index + 1) : std::string("call");
         if (d.line > 0) where += fmt::format(" ({}:{})", opt.in, d.line);
         io.err << "difference: " << where << ": " << d.detail << "\n";
       }
@@ -219,14 +226,16 @@ Result<int> run_replay(const ReplayOptions& opt, Io& io) {
                                    {"differences", differences.size()}})
              << std::endl;
     if (!differences.empty())
-      return local_error(fmt::format("the replay differs from {} in {} place{}", opt.in, differences.size(),
-                                     differences.size() == 1 ? "" : "s"),
+      return local_error(fmt::format("the replay differs from {} in {} place{}", opt.in,
+                                     differences.size(), differences.size() == 1 ? "" : "s"),
                          "the differences are listed above");
     if (!json && opt.output.verbose)
-      io.err << fmt::format("Compared with {}: {} responses, no differences\n", opt.in, received.size());
+      io.err << fmt::format("Compared with {}: {} responses, no differences\n", opt.in,
+                            received.size());
   }
   if (result.code != 0)
-    return status_error(result.code, result.message, rpc::hint_for_status(result.code, result.message, conn.plaintext));
+    return status_error(result.code, result.message,
+                        rpc::hint_for_status(result.code, result.message, conn.plaintext));
   return k_exit_ok;
 }
 
@@ -234,27 +243,34 @@ Result<int> run_replay(const ReplayOptions& opt, Io& io) {
 
 void register_replay(CLI::App& app, CommandSlot& slot) {
   auto opt = std::make_shared<ReplayOptions>();
-  auto* cmd = app.add_subcommand("replay", "Replay a recorded stream (from `call --record`), catching stalls");
+  auto* cmd = app.add_subcommand(
+      "replay", "Replay a recorded stream (a replay file that `call` records), catching stalls");
   add_connection_flags(cmd, opt->conn);
   cmd->add_option("method", opt->method, "pkg.Service/Method or pkg.Service.Method")->required();
-  cmd->add_option("--in", opt->in, "The replay file: one JSON object a line (t_ms, dir send|recv|status, message)")
+  cmd->add_option("--in", opt->in,
+                  "The replay file: one JSON object a line (t_ms, dir send|recv|status, message)")
       ->required();
   add_schema_flags(cmd, opt->schema);
   add_output_flags(cmd, opt->output);
   cmd->add_option("--pace", opt->pace,
-                  "When to send each message: recorded (keep the recorded gaps), asap, or N/s (a fixed rate)")
+                  "When to send each message: recorded (keep the recorded gaps), asap, or N/s (a "
+                  "fixed rate)")
       ->capture_default_str();
-  cmd->add_option("--stall-timeout", opt->stall_timeout,
-                  "No progress (no message received, no pending send completing) for DUR is a stall")
+  cmd->add_option(
+         "--stall-timeout", opt->stall_timeout,
+         "No progress (no message received, no pending send completing) for DUR is a stall")
       ->capture_default_str();
-  cmd->add_option("--on-stall", opt->on_stall,
-                  "fail: cancel the call and exit 5; report: print the stall and keep waiting for the end")
+  cmd->add_option(
+         "--on-stall", opt->on_stall,
+         "fail: cancel the call and exit 5; report: print the stall and keep waiting for the end")
       ->check(CLI::IsMember({"fail", "report"}))
       ->capture_default_str();
   cmd->add_flag("--compare", opt->compare,
-                "Compare received messages with the recorded recv lines, field by field; exit 1 when they differ");
+                "Compare received messages with the recorded recv lines, field by field; exit 1 "
+                "when they differ");
   cmd->add_flag("--emit-defaults", opt->emit_defaults, "Print fields that hold default values");
-  cmd->add_flag("--proto-names", opt->proto_names, "Print .proto field names instead of lowerCamelCase");
+  cmd->add_flag("--proto-names", opt->proto_names,
+                "Print .proto field names instead of lowerCamelCase");
   cmd->callback([opt, &slot] { slot.run = [opt](Io& io) { return run_replay(*opt, io); }; });
 }
 

@@ -31,13 +31,13 @@ _grpcdx() {
   fi
   for (( i = 1; i < COMP_CWORD; i++ )); do
     case "${COMP_WORDS[i]}" in
-      list|describe|call|serve|demo|completion|version) cmd="${COMP_WORDS[i]}"; break ;;
+      list|describe|call|replay|probe|health|chaos|interop|bench|serve|demo|completion|version) cmd="${COMP_WORDS[i]}"; break ;;
     esac
   done
 
   case "$cmd" in
     "")
-      _grpcdx_compgen -W "list describe call serve demo completion version -h --help --help-all" -- "$cur"
+      _grpcdx_compgen -W "list describe call replay probe health chaos interop bench serve demo completion version -h --help --help-all" -- "$cur"
       ;;
     list)
       case "$prev" in
@@ -63,24 +63,90 @@ _grpcdx() {
       ;;
     call)
       case "$prev" in
+        --cacert|--cert|--key|--proto|--protoset|--record) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
+        -I|--import-path) compopt -o filenames 2>/dev/null; _grpcdx_compgen -d -- "$cur"; return ;;
+        -d|--data) _grpcdx_at_files "$cur"; return ;;
+        -o|--output) _grpcdx_compgen -W "text json" -- "$cur"; return ;;
+        --on-stall) _grpcdx_compgen -W "fail report" -- "$cur"; return ;;
+        --servername|--authority|-H|--header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--max-messages|--stall-timeout) COMPREPLY=(); return ;;
+      esac
+      if [[ $cur == -* ]]; then
+        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --connect-timeout --timeout --keepalive --max-msg-size --show-secrets -d --data --proto -I --import-path --protoset -o --output -v --verbose --emit-defaults --proto-names --allow-unknown-fields --max-messages --stall-timeout --on-stall --record" -- "$cur"
+      fi
+      ;;
+    replay)
+      case "$prev" in
+        --cacert|--cert|--key|--in|--proto|--protoset) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
+        -I|--import-path) compopt -o filenames 2>/dev/null; _grpcdx_compgen -d -- "$cur"; return ;;
+        -o|--output) _grpcdx_compgen -W "text json" -- "$cur"; return ;;
+        --on-stall) _grpcdx_compgen -W "fail report" -- "$cur"; return ;;
+        --servername|--authority|-H|--header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--pace|--stall-timeout) COMPREPLY=(); return ;;
+      esac
+      if [[ $cur == -* ]]; then
+        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --connect-timeout --timeout --keepalive --max-msg-size --show-secrets --in --proto -I --import-path --protoset -o --output -v --verbose --pace --stall-timeout --on-stall --compare --emit-defaults --proto-names" -- "$cur"
+      fi
+      ;;
+    probe)
+      case "$prev" in
+        --cacert|--cert|--key) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
+        -o|--output) _grpcdx_compgen -W "text json" -- "$cur"; return ;;
+        --servername|--authority|-H|--header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--service|--watch|--count) COMPREPLY=(); return ;;
+      esac
+      if [[ $cur == -* ]]; then
+        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --connect-timeout --timeout --keepalive --max-msg-size --show-secrets -o --output -v --verbose --service --all --watch --count" -- "$cur"
+      fi
+      ;;
+    health)
+      case "$prev" in
+        --cacert|--cert|--key) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
+        -o|--output) _grpcdx_compgen -W "text json" -- "$cur"; return ;;
+        --servername|--authority|-H|--header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--service|--count) COMPREPLY=(); return ;;
+      esac
+      if [[ $cur == -* ]]; then
+        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --connect-timeout --timeout --keepalive --max-msg-size --show-secrets --service --watch --count -o --output -v --verbose" -- "$cur"
+      fi
+      ;;
+    chaos)
+      case "$prev" in
+        --cacert|--cert|--key|--listen-cert|--listen-key|--rules) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
+        --emit) _grpcdx_compgen -W "istio envoy" -- "$cur"; return ;;
+        -o|--output) _grpcdx_compgen -W "text json" -- "$cur"; return ;;
+        --listen|--servername|--authority|-H|--header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--target|--fault|--max-active|--seed|--duration) COMPREPLY=(); return ;;
+      esac
+      if [[ $cur == -* ]]; then
+        _grpcdx_compgen -W "-h --help --help-all --listen --plaintext --insecure --cacert --cert --key --servername --authority -H --header --connect-timeout --timeout --keepalive --max-msg-size --show-secrets --target --listen-cert --listen-key --fault --rules --header-faults --max-active --seed --duration --emit -o --output" -- "$cur"
+      fi
+      ;;
+    interop)
+      case "$prev" in
+        --cacert|--cert|--key) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
+        -o|--output) _grpcdx_compgen -W "text json" -- "$cur"; return ;;
+        --servername|--authority|-H|--header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--cases) COMPREPLY=(); return ;;
+      esac
+      if [[ $cur == -* ]]; then
+        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --connect-timeout --timeout --keepalive --max-msg-size --show-secrets --cases -o --output -v --verbose" -- "$cur"
+      fi
+      ;;
+    bench)
+      case "$prev" in
         --cacert|--cert|--key|--proto|--protoset) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
         -I|--import-path) compopt -o filenames 2>/dev/null; _grpcdx_compgen -d -- "$cur"; return ;;
         -d|--data) _grpcdx_at_files "$cur"; return ;;
         -o|--output) _grpcdx_compgen -W "text json" -- "$cur"; return ;;
-        --servername|--authority|-H|--header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--max-messages) COMPREPLY=(); return ;;
+        --servername|--authority|-H|--header|--connect-timeout|--timeout|--keepalive|--max-msg-size|-c|--concurrency|-n|--total|-z|--duration|--rps|--connections|--warmup|--max-error-rate|--max-p99|--emit) COMPREPLY=(); return ;;
       esac
       if [[ $cur == -* ]]; then
-        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --connect-timeout --timeout --keepalive --max-msg-size --show-secrets -d --data --proto -I --import-path --protoset -o --output -v --verbose --emit-defaults --proto-names --allow-unknown-fields --max-messages" -- "$cur"
+        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --connect-timeout --timeout --keepalive --max-msg-size --show-secrets -d --data --proto -I --import-path --protoset -o --output -v --verbose -c --concurrency -n --total -z --duration --rps --connections --warmup --max-error-rate --max-p99 --emit --allow-unknown-fields" -- "$cur"
       fi
       ;;
     serve)
       case "$prev" in
         --tls-cert|--tls-key|--client-ca) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
         -o|--output) _grpcdx_compgen -W "text json" -- "$cur"; return ;;
-        --listen|--reflection) COMPREPLY=(); return ;;
+        --listen|--reflection|--health-status) COMPREPLY=(); return ;;
       esac
       if [[ $cur == -* ]]; then
-        _grpcdx_compgen -W "-h --help --help-all --listen --tls-cert --tls-key --client-ca --reflection --no-health -o --output" -- "$cur"
+        _grpcdx_compgen -W "-h --help --help-all --listen --tls-cert --tls-key --client-ca --reflection --no-health --health-status -o --output" -- "$cur"
       fi
       ;;
     demo)

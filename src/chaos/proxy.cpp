@@ -24,6 +24,9 @@ namespace grpcdx::chaos {
 
 namespace {
 
+// How close to its deadline a client's cancellation counts as the deadline firing.
+constexpr std::chrono::milliseconds k_deadline_slack{100};
+
 // Keys never copied from one hop to the next: HTTP/2 pseudo-headers, hop-by-hop headers, and
 // what gRPC itself writes (grpc-timeout, grpc-encoding, ..., user-agent, content-type).
 bool is_hop_key(std::string_view key) {
@@ -166,9 +169,12 @@ class ProxyCall final : public grpc::ServerGenericBidiReactor {
     {
       std::lock_guard lock(m_mutex);
       client_code = m_finish_code;
+      // The client's deadline fires a little before the proxy's copy of it (which started when
+      // the headers arrived), so a cancel close to the deadline is the deadline.
       if (m_ctx->IsCancelled() && !m_shutdown_status)
-        client_code = std::chrono::system_clock::now() >= m_ctx->deadline() ? grpc::StatusCode::DEADLINE_EXCEEDED
-                                                                          : grpc::StatusCode::CANCELLED;
+        client_code = std::chrono::system_clock::now() + k_deadline_slack >= m_ctx->deadline()
+                          ? grpc::StatusCode::DEADLINE_EXCEEDED
+                          : grpc::StatusCode::CANCELLED;
     }
     m_core.injector.counters().add_client_status(client_code);
     release();

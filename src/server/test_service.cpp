@@ -5,6 +5,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,30 @@ using grpc::testing::StreamingOutputCallResponse;
 
 constexpr const char* k_echo_initial = "x-grpc-test-echo-initial";
 constexpr const char* k_echo_trailing = "x-grpc-test-echo-trailing-bin";
+// Misbehaviours on request, to show stream stalls on purpose (docs/serve.md).
+constexpr const char* k_stall_after = "x-grpcdx-stall-after";
+constexpr const char* k_stop_reading = "x-grpcdx-stop-reading";
+
+// The non-negative count in request header `key`: nullopt when absent, -1 when not a number.
+std::optional<int> header_count(grpc::CallbackServerContext* ctx, const char* key) {
+  const auto& md = ctx->client_metadata();
+  auto it = md.find(key);
+  if (it == md.end()) return std::nullopt;
+  std::string text(it->second.data(), it->second.size());
+  if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos) return -1;
+  return std::stoi(text);
+}
+
+// Reads the misbehaviour headers; INVALID_ARGUMENT names a bad one.
+grpc::Status read_misbehaviour(grpc::CallbackServerContext* ctx, int& stall_after, int& stop_reading) {
+  for (auto [key, out] : {std::pair{k_stall_after, &stall_after}, std::pair{k_stop_reading, &stop_reading}}) {
+    auto n = header_count(ctx, key);
+    if (n && *n < 0)
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(key) + " must be a count of messages");
+    *out = n.value_or(-1);
+  }
+  return grpc::Status::OK;
+}
 
 // Copies the interop echo headers into the response metadata. Must run before anything is sent.
 void echo_metadata(grpc::CallbackServerContext* ctx) {
@@ -82,17 +107,21 @@ class PacedWriter : public Reactor {
       return;
     }
     ++m_next;
+    ++m_written;
     step();
   }
 
   void OnCancel() override {
     std::shared_ptr<grpc::Alarm> alarm;
+    bool parked = false;
     {
       std::lock_guard lock(m_mu);
       m_cancelled = true;
       alarm = m_alarm;
+      parked = m_parked;
     }
     if (alarm) alarm->Cancel();
+    if (parked) finish_once(cancelled_status());
   }
 
   void OnDone() override { unref(); }
@@ -118,8 +147,31 @@ class PacedWriter : public Reactor {
     return m_cancelled;
   }
 
+  // Stops doing anything (no reads, no writes) but keeps the call open until the client cancels
+  // or its deadline fires: a silent peer, on purpose.
+  void park() {
+    bool was_cancelled = false;
+    {
+      std::lock_guard lock(m_mu);
+      m_parked = true;
+      was_cancelled = m_cancelled;
+    }
+    if (was_cancelled) finish_once(cancelled_status());
+  }
+
+  bool parked() {
+    std::lock_guard lock(m_mu);
+    return m_parked;
+  }
+
+  int m_stall_after = -1;  // x-grpcdx-stall-after: go silent after this many responses
+
  private:
   void step() {
+    if (m_stall_after >= 0 && m_written >= m_stall_after) {
+      park();
+      return;
+    }
     if (m_next >= m_params.size()) {
       on_sent();
       return;
@@ -169,11 +221,13 @@ class PacedWriter : public Reactor {
 
   std::vector<ResponseParameters> m_params;
   size_t m_next = 0;
+  int m_written = 0;
   StreamingOutputCallResponse m_response;
   std::atomic<int> m_refs{1};
   std::atomic<bool> m_finished{false};
   std::mutex m_mu;  // guards m_cancelled and m_alarm
   bool m_cancelled = false;
+  bool m_parked = false;
   std::shared_ptr<grpc::Alarm> m_alarm;
 };
 
@@ -183,6 +237,11 @@ class StreamingOutputReactor final : public PacedWriter<grpc::ServerWriteReactor
   StreamingOutputReactor(grpc::CallbackServerContext* ctx, const StreamingOutputCallRequest& req)
       : m_status(echo_status(req.response_status())) {
     echo_metadata(ctx);
+    int stop_reading = -1;
+    if (grpc::Status s = read_misbehaviour(ctx, m_stall_after, stop_reading); !s.ok()) {
+      finish_once(s);
+      return;
+    }
     if (grpc::Status s = check_parameters(req.response_parameters()); !s.ok()) {
       finish_once(s);
       return;
@@ -203,7 +262,11 @@ class FullDuplexReactor final
  public:
   explicit FullDuplexReactor(grpc::CallbackServerContext* ctx) {
     echo_metadata(ctx);
-    StartRead(&m_request);
+    if (grpc::Status s = read_misbehaviour(ctx, m_stall_after, m_stop_reading); !s.ok()) {
+      finish_once(s);
+      return;
+    }
+    read_next();
   }
 
   void OnReadDone(bool ok) override {
@@ -211,6 +274,7 @@ class FullDuplexReactor final
       finish_once(grpc::Status::OK);
       return;
     }
+    ++m_reads;
     if (grpc::Status s = echo_status(m_request.response_status()); !s.ok()) {
       finish_once(s);
       return;
@@ -223,9 +287,19 @@ class FullDuplexReactor final
   }
 
  private:
-  void on_sent() override { StartRead(&m_request); }
+  void on_sent() override { read_next(); }
+
+  // x-grpcdx-stop-reading: after that many requests, never read again (flow control fills up).
+  void read_next() {
+    if (m_stop_reading >= 0 && m_reads >= m_stop_reading)
+      park();
+    else
+      StartRead(&m_request);
+  }
 
   StreamingOutputCallRequest m_request;
+  int m_stop_reading = -1;
+  int m_reads = 0;
 };
 
 // HalfDuplexCall: buffers every request and answers them all after the client half-closes.
@@ -234,6 +308,11 @@ class HalfDuplexReactor final
  public:
   explicit HalfDuplexReactor(grpc::CallbackServerContext* ctx) {
     echo_metadata(ctx);
+    int stop_reading = -1;
+    if (grpc::Status s = read_misbehaviour(ctx, m_stall_after, stop_reading); !s.ok()) {
+      finish_once(s);
+      return;
+    }
     StartRead(&m_request);
   }
 
@@ -265,26 +344,68 @@ class StreamingInputReactor final : public grpc::ServerReadReactor<grpc::testing
   StreamingInputReactor(grpc::CallbackServerContext* ctx, grpc::testing::StreamingInputCallResponse* resp)
       : m_response(resp) {
     echo_metadata(ctx);
-    StartRead(&m_request);
+    int stall_after = -1;
+    if (grpc::Status s = read_misbehaviour(ctx, stall_after, m_stop_reading); !s.ok()) {
+      finish_once(s);
+      return;
+    }
+    read_next();
   }
 
   void OnReadDone(bool ok) override {
     if (ok) {
       m_total += static_cast<int64_t>(m_request.payload().body().size());
-      StartRead(&m_request);
+      ++m_reads;
+      read_next();
       return;
     }
     if (m_total > INT32_MAX) {
-      Finish(grpc::Status(grpc::StatusCode::OUT_OF_RANGE, "aggregated payload size exceeds 2^31-1 bytes"));
+      finish_once(grpc::Status(grpc::StatusCode::OUT_OF_RANGE, "aggregated payload size exceeds 2^31-1 bytes"));
       return;
     }
     m_response->set_aggregated_payload_size(static_cast<int32_t>(m_total));
-    Finish(grpc::Status::OK);
+    finish_once(grpc::Status::OK);
+  }
+
+  void OnCancel() override {
+    bool parked = false;
+    {
+      std::lock_guard lock(m_mu);
+      m_cancelled = true;
+      parked = m_parked;
+    }
+    if (parked) finish_once(cancelled_status());
   }
 
   void OnDone() override { delete this; }
 
  private:
+  // x-grpcdx-stop-reading: after that many requests, never read again and stay open until the
+  // client gives up (its sends then block once HTTP/2 flow control is exhausted).
+  void read_next() {
+    if (m_stop_reading < 0 || m_reads < m_stop_reading) {
+      StartRead(&m_request);
+      return;
+    }
+    bool was_cancelled = false;
+    {
+      std::lock_guard lock(m_mu);
+      m_parked = true;
+      was_cancelled = m_cancelled;
+    }
+    if (was_cancelled) finish_once(cancelled_status());
+  }
+
+  void finish_once(const grpc::Status& status) {
+    if (!m_finished.exchange(true)) Finish(status);
+  }
+
+  std::mutex m_mu;  // guards m_cancelled and m_parked
+  bool m_cancelled = false;
+  bool m_parked = false;
+  std::atomic<bool> m_finished{false};
+  int m_stop_reading = -1;
+  int m_reads = 0;
   grpc::testing::StreamingInputCallRequest m_request;
   grpc::testing::StreamingInputCallResponse* m_response;
   int64_t m_total = 0;

@@ -8,7 +8,9 @@ namespace grpcdx::server {
 
 // EmptyCall, UnaryCall, CacheableUnaryCall, StreamingOutputCall, StreamingInputCall,
 // FullDuplexCall and HalfDuplexCall as the interop test descriptions say; UnimplementedCall
-// answers UNIMPLEMENTED. Every method echoes the request header `x-grpc-test-echo-initial` in the
+// answers UNIMPLEMENTED. The request headers x-grpcdx-stall-after: N (go silent after N
+// responses) and x-grpcdx-stop-reading: N (never read after N requests) make a stream stall on
+// purpose, keeping it open until the client cancels (docs/serve.md). Every method echoes the request header `x-grpc-test-echo-initial` in the
 // initial metadata and `x-grpc-test-echo-trailing-bin` in the trailing metadata. A negative
 // response size answers INVALID_ARGUMENT; a non-zero response_status ends the call with it.
 class TestService final : public grpc::testing::TestService::CallbackService {

@@ -13,14 +13,15 @@ Result<Pace> parse_pace(std::string_view text) {
   if (text == "recorded") return Pace{Pace::Kind::recorded, 0};
   if (text == "asap") return Pace{Pace::Kind::asap, 0};
   auto bad = [&] {
-    return usage_error(fmt::format("invalid --pace '{}': use recorded, asap or N/s (a rate such as 10/s)", text));
+    return usage_error(
+        fmt::format("invalid --pace '{}': use recorded, asap or N/s (a rate such as 10/s)", text));
   };
   if (!text.ends_with("/s")) return bad();
   std::string_view number = text.substr(0, text.size() - 2);
   double rate = 0;
   auto [ptr, ec] = std::from_chars(number.data(), number.data() + number.size(), rate);
-  if (number.empty() || ec != std::errc() || ptr != number.data() + number.size() || !std::isfinite(rate) ||
-      rate <= 0)
+  if (number.empty() || ec != std::errc() || ptr != number.data() + number.size() ||
+      !std::isfinite(rate) || rate <= 0)
     return bad();
   return Pace{Pace::Kind::rate, rate};
 }
@@ -29,7 +30,8 @@ Duration send_offset(const Pace& pace, size_t index, double t_ms) {
   switch (pace.kind) {
     case Pace::Kind::recorded:
       return std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::milli>(t_ms));
-    case Pace::Kind::asap: return Duration::zero();
+    case Pace::Kind::asap:
+      return Duration::zero();
     case Pace::Kind::rate:
       return std::chrono::duration_cast<Duration>(
           std::chrono::duration<double>(static_cast<double>(index) / pace.per_second));

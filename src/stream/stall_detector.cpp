@@ -69,7 +69,8 @@ std::optional<Stall> StallDetector::check() {
   m_reported = true;
   // A pending send started at the last progress (sends follow each other), so it has waited
   // about as long as the whole quiet spell.
-  return Stall{m_send_pending ? StallKind::send_blocked : StallKind::recv_idle, idle, m_sent, m_received};
+  return Stall{m_send_pending ? StallKind::send_blocked : StallKind::recv_idle, idle, m_sent,
+               m_received};
 }
 
 bool StallDetector::transport_check_due() {
@@ -81,7 +82,7 @@ bool StallDetector::transport_check_due() {
 }
 
 Duration StallDetector::tick() const {
-  Duration t = std::min<Duration>(m_timeout / 10, std::chrono::milliseconds(50));
+  Duration t = std::min<Duration>(m_timeout / 20, std::chrono::milliseconds(50));
   return std::max<Duration>(t, std::chrono::milliseconds(1));
 }
 

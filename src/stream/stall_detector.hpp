@@ -29,9 +29,9 @@ std::string_view stall_kind_name(StallKind kind);
 // A stall as the detector saw it, with the counts at that moment.
 struct Stall {
   StallKind kind = StallKind::recv_idle;
-  Duration idle{};  // time since the last progress
-  int sent = 0;     // request messages whose send completed
-  int received = 0; // response messages received
+  Duration idle{};   // time since the last progress
+  int sent = 0;      // request messages whose send completed
+  int received = 0;  // response messages received
 };
 
 // Progress is a message received or a pending send completing; no progress for `timeout` is a
@@ -42,12 +42,12 @@ class StallDetector {
   // `timeout` must be positive. `now` defaults to the steady clock.
   explicit StallDetector(Duration timeout, NowFn now = {});
 
-  void send_started();           // StartWrite was called
-  void send_finished(bool ok);   // OnWriteDone; ok=false means the call is ending
-  void received();               // a response message arrived
-  void input_wait_begin();       // the writer waits for its next request (pacing, stdin)
-  void input_wait_end();         // ... and has it (or the input ended)
-  void ended();                  // the call is over: no stall is reported after this
+  void send_started();          // StartWrite was called
+  void send_finished(bool ok);  // OnWriteDone; ok=false means the call is ending
+  void received();              // a response message arrived
+  void input_wait_begin();      // the writer waits for its next request (pacing, stdin)
+  void input_wait_end();        // ... and has it (or the input ended)
+  void ended();                 // the call is over: no stall is reported after this
 
   // A stall the first time no progress has been seen for the timeout since the last progress;
   // nullopt otherwise (and again for the same stall).
@@ -57,7 +57,8 @@ class StallDetector {
   // start a transport check so its answer is known by the time a stall would be reported.
   bool transport_check_due();
 
-  // How often a monitor should call check(): min(timeout / 10, 50ms), at least 1ms.
+  // How often a monitor should call check(): min(timeout / 20, 50ms), at least 1ms, so a stall is
+  // reported well within the timeout + 10%.
   Duration tick() const;
 
   Duration timeout() const { return m_timeout; }

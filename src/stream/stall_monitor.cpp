@@ -23,10 +23,12 @@ struct Probe {
   grpc::Status status;
 };
 
-std::shared_ptr<Probe> start_probe(grpc::Channel& channel, const std::string& method, Duration deadline) {
+std::shared_ptr<Probe> start_probe(grpc::Channel& channel, const std::string& method,
+                                   Duration deadline) {
   auto probe = std::make_shared<Probe>();
-  probe->ctx.set_deadline(std::chrono::system_clock::now() +
-                          std::chrono::duration_cast<std::chrono::system_clock::duration>(deadline));
+  probe->ctx.set_deadline(
+      std::chrono::system_clock::now() +
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(deadline));
   grpc::Slice empty("");
   probe->request = grpc::ByteBuffer(&empty, 1);
   grpc::GenericStub stub(channel.shared_from_this());
@@ -60,21 +62,30 @@ void finish_probe(const std::shared_ptr<Probe>& probe) {
 
 std::string_view transport_check_name(TransportCheck check) {
   switch (check) {
-    case TransportCheck::not_run: return "not_run";
-    case TransportCheck::pending: return "pending";
-    case TransportCheck::alive: return "alive";
-    case TransportCheck::unresponsive: return "unresponsive";
+    case TransportCheck::not_run:
+      return "not_run";
+    case TransportCheck::pending:
+      return "pending";
+    case TransportCheck::alive:
+      return "alive";
+    case TransportCheck::unresponsive:
+      return "unresponsive";
   }
   return "not_run";
 }
 
 std::string channel_state_name(int state) {
   switch (state) {
-    case GRPC_CHANNEL_IDLE: return "IDLE";
-    case GRPC_CHANNEL_CONNECTING: return "CONNECTING";
-    case GRPC_CHANNEL_READY: return "READY";
-    case GRPC_CHANNEL_TRANSIENT_FAILURE: return "TRANSIENT_FAILURE";
-    case GRPC_CHANNEL_SHUTDOWN: return "SHUTDOWN";
+    case GRPC_CHANNEL_IDLE:
+      return "IDLE";
+    case GRPC_CHANNEL_CONNECTING:
+      return "CONNECTING";
+    case GRPC_CHANNEL_READY:
+      return "READY";
+    case GRPC_CHANNEL_TRANSIENT_FAILURE:
+      return "TRANSIENT_FAILURE";
+    case GRPC_CHANNEL_SHUTDOWN:
+      return "SHUTDOWN";
   }
   return "UNKNOWN";
 }
@@ -111,8 +122,12 @@ void observe_progress(rpc::CallSink& sink, StallDetector& detector) {
 }
 
 StallMonitor::StallMonitor(StallDetector& detector, std::shared_ptr<grpc::Channel> channel,
-                           StallMonitorOptions options, std::function<void(const StallEvent&)> report)
-    : m_detector(detector), m_channel(std::move(channel)), m_options(std::move(options)), m_report(std::move(report)) {}
+                           StallMonitorOptions options,
+                           std::function<void(const StallEvent&)> report)
+    : m_detector(detector),
+      m_channel(std::move(channel)),
+      m_options(std::move(options)),
+      m_report(std::move(report)) {}
 
 void StallMonitor::run(const std::function<void()>& cancel, const std::atomic<bool>& ended) {
   std::shared_ptr<Probe> probe;
@@ -123,8 +138,9 @@ void StallMonitor::run(const std::function<void()>& cancel, const std::atomic<bo
     if (m_detector.transport_check_due()) {
       if (probe) finish_probe(probe);  // an older check of an earlier quiet spell
       // Answered or given up on well before the stall would be reported.
-      probe = start_probe(*m_channel, m_options.check_method,
-                          std::max<Duration>(m_detector.timeout() * 2 / 5, std::chrono::milliseconds(1)));
+      probe = start_probe(
+          *m_channel, m_options.check_method,
+          std::max<Duration>(m_detector.timeout() * 2 / 5, std::chrono::milliseconds(1)));
     }
     auto stall = m_detector.check();
     if (!stall) continue;

@@ -18,10 +18,10 @@ namespace grpcdx::stream {
 // What a quiet transport said when asked (a tiny RPC on the same channel, sent when the stream
 // has been quiet for half the stall timeout).
 enum class TransportCheck {
-  not_run,      // the stall came before a check could start (e.g. a timeout under 2 ticks)
-  pending,      // asked, no answer yet
-  alive,        // the peer answered: the connection works, only this stream is quiet
-  unresponsive, // no answer in time, or the transport failed: the connection itself is gone
+  not_run,       // the stall came before a check could start (e.g. a timeout under 2 ticks)
+  pending,       // asked, no answer yet
+  alive,         // the peer answered: the connection works, only this stream is quiet
+  unresponsive,  // no answer in time, or the transport failed: the connection itself is gone
 };
 
 // "not_run", "pending", "alive" or "unresponsive".
@@ -51,8 +51,8 @@ void observe_progress(rpc::CallSink& sink, StallDetector& detector);
 // per stall. The detector and channel must outlive the call.
 class StallMonitor {
  public:
-  StallMonitor(StallDetector& detector, std::shared_ptr<grpc::Channel> channel, StallMonitorOptions options,
-               std::function<void(const StallEvent&)> report);
+  StallMonitor(StallDetector& detector, std::shared_ptr<grpc::Channel> channel,
+               StallMonitorOptions options, std::function<void(const StallEvent&)> report);
 
   // The monitor loop; returns soon after `ended` becomes true (or at once after cancelling).
   void run(const std::function<void()>& cancel, const std::atomic<bool>& ended);

@@ -340,3 +340,54 @@ def add_matrix(test_class, cases, sources=SchemaSources.NAMES):
                 case(self, source)
             method.__name__ = "test_%s__%s" % (case_name, source)
             setattr(test_class, method.__name__, method)
+
+
+class Chaos:
+    """A running `grpcdx chaos`; stop() sends SIGTERM and returns (rc, stdout after the address
+    line, stderr)."""
+
+    def __init__(self, upstream, *extra, output="json"):
+        self.err_path = os.path.join(tmpdir(), "chaos-%d.stderr" % time.monotonic_ns())
+        argv = [binary(), "chaos", "--listen", "127.0.0.1:0", "--target", upstream, "--plaintext",
+                "-o", output] + [str(a) for a in extra]
+        with open(self.err_path, "wb") as err:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
+        self.address = _read_first_line(self.proc, 20)
+        if not self.address or not _ADDRESS_RE.match(self.address):
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("chaos did not print its address: %r, stderr: %s" % (self.address, self.stderr()))
+        self.result = None
+
+    def stderr(self):
+        with open(self.err_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.result is None:
+            if self.proc.poll() is None:
+                self.proc.send_signal(sig)
+            try:
+                out, _ = self.proc.communicate(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                out, _ = self.proc.communicate()
+            self.result = (self.proc.returncode, out.decode(errors="replace"), self.stderr())
+        return self.result
+
+    def counters(self, test):
+        rc, out, err = self.stop()
+        test.assertEqual(rc, 0, err)
+        test.assert_clean_stderr(err)
+        lines = [line for line in out.splitlines() if line.strip()]
+        test.assertEqual(len(lines), 1, out)
+        return json.loads(lines[0])
+
+
+@contextlib.contextmanager
+def chaos(upstream, *extra, output="json"):
+    c = Chaos(upstream, *extra, output=output)
+    try:
+        yield c
+    finally:
+        c.stop()

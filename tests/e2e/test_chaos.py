@@ -18,55 +18,8 @@ SVC = "grpc.testing.TestService"
 ECHO = ["-H", "x-grpc-test-echo-initial: hello", "-H", "x-grpc-test-echo-trailing-bin: AAEC"]
 
 
-class Chaos:
-    """A running `grpcdx chaos`; stop() sends SIGTERM and returns (rc, stdout after the address
-    line, stderr)."""
-
-    def __init__(self, upstream, *extra, output="json"):
-        self.err_path = os.path.join(t.tmpdir(), "chaos-%d.stderr" % time.monotonic_ns())
-        argv = [t.binary(), "chaos", "--listen", "127.0.0.1:0", "--target", upstream, "--plaintext",
-                "-o", output] + [str(a) for a in extra]
-        with open(self.err_path, "wb") as err:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
-        self.address = t._read_first_line(self.proc, 20)
-        if not self.address or not t._ADDRESS_RE.match(self.address):
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError("chaos did not print its address: %r, stderr: %s" % (self.address, self.stderr()))
-        self.result = None
-
-    def stderr(self):
-        with open(self.err_path, "rb") as f:
-            return f.read().decode(errors="replace")
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.result is None:
-            if self.proc.poll() is None:
-                self.proc.send_signal(sig)
-            try:
-                out, _ = self.proc.communicate(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                out, _ = self.proc.communicate()
-            self.result = (self.proc.returncode, out.decode(errors="replace"), self.stderr())
-        return self.result
-
-    def counters(self, test):
-        rc, out, err = self.stop()
-        test.assertEqual(rc, 0, err)
-        test.assert_clean_stderr(err)
-        lines = [line for line in out.splitlines() if line.strip()]
-        test.assertEqual(len(lines), 1, out)
-        return json.loads(lines[0])
-
-
-@contextlib.contextmanager
-def chaos(upstream, *extra, output="json"):
-    c = Chaos(upstream, *extra, output=output)
-    try:
-        yield c
-    finally:
-        c.stop()
+Chaos = t.Chaos
+chaos = t.chaos
 
 
 def call(address, method, *args, timeout=60):
@@ -294,7 +247,8 @@ class FaultTest(t.TestCase):
                                      "--timeout", "20s"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             time.sleep(1.0)
             rc, out, err = c.stop(signal.SIGINT)
-            crc, cout, cerr = proc.wait(timeout=10), proc.stdout.read().decode(), proc.stderr.read().decode()
+            _, cerr = proc.communicate(timeout=10)
+            crc, cerr = proc.returncode, cerr.decode()
         finally:
             c.stop()
         self.assertEqual(rc, 0, err)
@@ -327,6 +281,46 @@ for _ in range(int(sys.argv[2])):
         out.append(str(e.code().value[0]))
 print(",".join(out))
 """
+
+
+# A grpcio client that asks for 100 responses of 1 MiB, reads one, then sits still while the
+# caller looks at the proxy's memory; prints "ready" after the first response.
+SLOW_CLIENT = r"""
+import sys, time, grpc
+ch = grpc.insecure_channel(sys.argv[1])
+m = ch.unary_stream("/grpc.testing.TestService/StreamingOutputCall")
+it = m(bytes([0x12, 0x04, 0x08, 0x80, 0x80, 0x40]) * 100, timeout=30)
+next(it)
+print("ready", flush=True)
+sys.stdin.readline()
+it.cancel()
+"""
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
+
+
+class FlowControlTest(t.TestCase):
+    def test_slow_client_does_not_pile_up_in_the_proxy(self):
+        script = t.write_file("slow_client.py", SLOW_CLIENT)
+        with t.serve() as server, chaos(server) as c:
+            before = rss_kib(c.proc.pid)
+            client = subprocess.Popen([t.PYTHON, script, c.address], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE)
+            try:
+                self.assertEqual(t._read_first_line(client, 20), "ready")
+                time.sleep(1.5)  # time for 100 MiB to pile up, were nothing holding it back
+                grown = rss_kib(c.proc.pid) - before
+            finally:
+                client.communicate(input=b"\n", timeout=20)
+            counts = c.counters(self)
+        self.assertLess(grown, 40 * 1024, "the proxy grew by %d KiB" % grown)
+        self.assertEqual(counts["calls"], 1)
 
 
 class SeedTest(t.TestCase):

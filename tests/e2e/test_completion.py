@@ -100,7 +100,10 @@ class Completion(t.TestCase):
         for command in commands:
             rc, help_text, err = t.run([command, "--help"])
             self.assertEqual(rc, 0, err)
-            flags = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", help_text))
+            # The names in the first column of the option lines ("  -H,--header TEXT ...").
+            flags = set()
+            for first in re.findall(r"(?m)^  +(-[^\s]+)", help_text):
+                flags.update(re.findall(r"--[a-z][a-z0-9-]*", first))
             self.assertIn("--help", flags)
             completed = bash_complete("grpcdx %s --" % command)
             for flag in flags:

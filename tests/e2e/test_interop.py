@@ -60,6 +60,34 @@ class InteropTest(t.TestCase):
         self.assert_fails(t.run(["interop", "127.0.0.1:1", "--plaintext", "--cases", "empty_unary,nope"]), 2,
                           ["unknown interop case 'nope'", "known cases: empty_unary"])
 
+    def test_all_cases_pass_through_a_transparent_chaos_proxy(self):
+        with t.serve() as upstream, t.chaos(upstream) as proxy:
+            out = self.assert_ok(t.run(["interop", proxy.address, "--plaintext", "-o", "json"], timeout=60))
+        report = t.json_lines(out)[0]
+        self.assertEqual(report["failed"], 0, [c for c in report["cases"] if not c["passed"]])
+        self.assertEqual(report["passed"], 14)
+
+    def test_faults_fail_the_right_cases_with_reasons(self):
+        faults = ["--fault", "abort=UNAVAILABLE,message=injected,method=grpc.testing.TestService/EmptyCall",
+                  "--fault", "cancel,after=2,method=grpc.testing.TestService/StreamingOutputCall",
+                  "--fault", "delay=3s,method=grpc.testing.TestService/StreamingInputCall"]
+        with t.serve() as upstream, t.chaos(upstream, *faults) as proxy:
+            rc, out, err = t.run(["interop", proxy.address, "--plaintext", "--timeout", "1s", "-o", "json"],
+                                 timeout=60)
+        self.assertEqual(rc, 1, out + err)
+        report = t.json_lines(out)[0]
+        cases = {c["name"]: c for c in report["cases"]}
+        self.assertEqual(cases["empty_unary"]["error"], "expected status OK (0), got UNAVAILABLE (14): injected")
+        self.assertIn("got CANCELLED (1)", cases["server_streaming"]["error"])
+        self.assertIn("expected status OK (0), got DEADLINE_EXCEEDED (4)", cases["client_streaming"]["error"])
+        broken = {"empty_unary", "server_streaming", "client_streaming"}
+        for name, case in cases.items():
+            if name in broken:
+                self.assertFalse(case["passed"], name)
+            elif name != "cancel_after_begin":  # a delayed StreamingInputCall still ends CANCELLED
+                self.assertTrue(case["passed"], case)
+        self.assertEqual(report["failed"], len(broken))
+
     def test_unreachable_server_fails_every_case(self):
         rc, out, err = t.run(["interop", "127.0.0.1:%d" % t.free_port(), "--plaintext", "--cases",
                               "empty_unary,large_unary", "-o", "json"], timeout=30)

@@ -1,0 +1,273 @@
+// `grpcdx bench TARGET METHOD [-d DATA] [-c N] [-n N | -z DUR] [--rps R]`: the load generator,
+// its thresholds for CI gates (exit 7) and `--emit k6`.
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "codec/json_codec.hpp"
+#include "commands/command.hpp"
+#include "commands/common_flags.hpp"
+#include "core/stop_signals.hpp"
+#include "load/engine.hpp"
+#include "load/k6_script.hpp"
+#include "load/request_set.hpp"
+#include "report/bench_report.hpp"
+#include "rpc/exit_codes.hpp"
+
+namespace grpcdx::commands {
+
+namespace pb = google::protobuf;
+
+struct BenchOptions {
+  ConnectionFlags conn;
+  schema::SchemaOptions schema;
+  OutputFlags output;
+  std::string method;
+  std::string data;
+  bool has_data = false;
+  int concurrency = 50;
+  uint64_t total_calls = 0;
+  bool has_total = false;
+  std::string duration;  // -z; empty: none
+  double rps = 0;
+  int connections = 1;
+  std::string warmup;
+  std::optional<double> max_error_rate;
+  std::string max_p99;
+  std::string emit;
+  bool allow_unknown_fields = false;
+};
+
+namespace {
+
+constexpr uint64_t k_default_calls = 200;  // as ghz, when neither -n nor -z is given
+
+// Reads the text behind -d: inline, @FILE or @- (all of standard input).
+Result<std::string> read_data(const std::string& data) {
+  if (!data.starts_with("@")) return data;
+  std::string path = data.substr(1);
+  if (path == "-") {
+    std::string text;
+    char buffer[65536];
+    ssize_t n;
+    while ((n = ::read(STDIN_FILENO, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<size_t>(n));
+    return text;
+  }
+  return net::read_file(path, "request file");
+}
+
+Result<Duration> positive_duration(const std::string& text, const std::string& flag, bool allow_zero) {
+  auto parsed = parse_duration(text);
+  if (!parsed || (!allow_zero && *parsed <= Duration::zero()))
+    return usage_error(fmt::format("invalid {} '{}': expected a {} duration like 10s or 500ms", flag, text,
+                                   allow_zero ? "non-negative" : "positive"));
+  return *parsed;
+}
+
+load::CallKind kind_of(const pb::MethodDescriptor* method) {
+  if (method->client_streaming() && method->server_streaming()) return load::CallKind::bidi;
+  if (method->client_streaming()) return load::CallKind::client_streaming;
+  if (method->server_streaming()) return load::CallKind::server_streaming;
+  return load::CallKind::unary;
+}
+
+// The flags k6 has no equivalent for, as comment lines.
+std::vector<std::string> k6_unsupported(const BenchOptions& opt) {
+  std::vector<std::string> out;
+  if (opt.connections > 1)
+    out.push_back(fmt::format("--connections {} (each k6 VU opens its own connection)", opt.connections));
+  if (!opt.warmup.empty()) out.push_back(fmt::format("--warmup {} (k6 has no warm-up left out of its figures)", opt.warmup));
+  if (!opt.conn.keepalive.empty()) out.push_back(fmt::format("--keepalive {}", opt.conn.keepalive));
+  if (!opt.conn.servername.empty()) out.push_back(fmt::format("--servername {}", opt.conn.servername));
+  if (!opt.conn.authority.empty()) out.push_back(fmt::format("--authority {}", opt.conn.authority));
+  if (opt.rps > 0 && opt.has_total && opt.duration.empty())
+    out.push_back(fmt::format("-n {} with --rps (k6's arrival-rate executor has no call count; the script runs "
+                              "for n / rps seconds instead)", opt.total_calls));
+  return out;
+}
+
+Result<int> run_bench(const BenchOptions& opt, Io& io) {
+  TRY(auto conn, to_connection_options(opt.conn, "10s"));
+  if (opt.concurrency < 1) return usage_error("invalid -c: the number of concurrent calls must be at least 1");
+  if (opt.connections < 1) return usage_error("invalid --connections: must be at least 1");
+  if (opt.has_total && opt.total_calls == 0) return usage_error("invalid -n 0: give a positive number of calls");
+  if (opt.rps < 0) return usage_error("invalid --rps: must be 0 (as fast as possible) or a positive rate");
+  if (opt.max_error_rate && (*opt.max_error_rate < 0 || *opt.max_error_rate > 100))
+    return usage_error(fmt::format("invalid --max-error-rate {}: expected a percentage from 0 to 100", *opt.max_error_rate));
+  if (!opt.emit.empty() && opt.emit != "k6")
+    return usage_error(fmt::format("invalid --emit '{}': the only script format is k6", opt.emit));
+  Duration duration{}, warmup{};
+  if (!opt.duration.empty()) {
+    TRY(duration, positive_duration(opt.duration, "-z", false));
+  }
+  if (!opt.warmup.empty()) {
+    TRY(warmup, positive_duration(opt.warmup, "--warmup", true));
+  }
+  std::optional<Duration> max_p99;
+  if (!opt.max_p99.empty()) {
+    TRY(max_p99, positive_duration(opt.max_p99, "--max-p99", false));
+  }
+  const uint64_t total = opt.has_total ? opt.total_calls : (opt.duration.empty() ? k_default_calls : 0);
+
+  // Input is read and split before connecting: bad data fails fast.
+  std::string source = !opt.has_data ? "-d" : opt.data.starts_with("@") ? opt.data.substr(1) : "-d";
+  std::vector<std::string> json_messages;
+  if (opt.has_data) {
+    TRY(auto text, read_data(opt.data));
+    TRY(json_messages, codec::split_json_values(text, source));
+  }
+
+  // Stop signals are watched before any channel exists, so gRPC's threads inherit the mask.
+  std::atomic<bool> stop_asked{false};
+  std::atomic<load::LoadRun*> active{nullptr};
+  StopSignals stop([&](int) {
+    stop_asked = true;
+    if (auto* run = active.load()) run->stop();
+  });
+
+  // The method, resolved from files (no connection) or from reflection on the first channel.
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  std::unique_ptr<schema::SchemaSource> schema;
+  const bool need_load = opt.emit.empty();
+  if (opt.schema.uses_files()) {
+    TRY(schema, schema::open_schema(opt.schema, nullptr, conn));
+  } else {
+    TRY(auto channel, net::open_channel(conn));
+    channels.push_back(channel);
+    TRY(schema, schema::open_schema(opt.schema, channel, conn));
+  }
+  TRY(const pb::MethodDescriptor* method, schema->find_method(opt.method));
+  const load::CallKind kind = kind_of(method);
+  const std::string method_name = method->service()->full_name() + "/" + method->name();
+  codec::JsonOptions json_options;
+  json_options.allow_unknown_fields = opt.allow_unknown_fields;
+  codec::MessageCodec codec(json_options);
+  TRY(auto requests, load::RequestSet::create(json_messages, method->input_type(), codec, source));
+
+  if (!need_load) {
+    load::K6Plan plan;
+    plan.target = opt.conn.target;
+    plan.method = method_name;
+    plan.kind = kind;
+    plan.messages = json_messages;
+    plan.plaintext = conn.plaintext;
+    plan.insecure = conn.insecure;
+    plan.cacert = conn.cacert;
+    plan.cert = conn.cert;
+    plan.key = conn.key;
+    plan.proto_files = opt.schema.proto_files;
+    plan.import_paths = opt.schema.import_paths;
+    plan.protosets = opt.schema.protosets;
+    plan.metadata = conn.metadata;
+    plan.timeout = conn.rpc_timeout;
+    plan.connect_timeout = conn.connect_timeout;
+    plan.max_msg_size = conn.max_msg_size;
+    plan.concurrency = opt.concurrency;
+    plan.total_calls = total;
+    plan.duration = duration;
+    plan.rps = opt.rps;
+    plan.max_error_rate = opt.max_error_rate;
+    plan.max_p99 = max_p99;
+    plan.unsupported = k6_unsupported(opt);
+    io.out << load::k6_script(plan) << std::flush;
+    if (!plan.unsupported.empty()) {
+      std::string names;
+      for (const auto& u : plan.unsupported) names += (names.empty() ? "" : ", ") + u.substr(0, u.find(' '));
+      io.err << "note: no k6 equivalent for " << names << "; see the comments at the top of the script" << std::endl;
+    }
+    return k_exit_ok;
+  }
+
+  // Distinct channels: make_channel gives each its own subchannel pool, so each is its own
+  // connection. All must connect before the clock starts.
+  while (static_cast<int>(channels.size()) < opt.connections) {
+    TRY(auto channel, net::make_channel(conn));
+    channels.push_back(channel);
+  }
+  for (auto& channel : channels) {
+    TRY_VOID(net::wait_for_connection(*channel, conn));
+    if (channel->GetState(false) != GRPC_CHANNEL_READY)
+      return status_error(14, fmt::format("could not connect to {}", opt.conn.target),
+                          "check the address and port; `grpcdx probe` shows which layer fails");
+  }
+
+  load::LoadOptions lo;
+  lo.channels = channels;
+  lo.method_path = "/" + method_name;
+  lo.kind = kind;
+  lo.concurrency = opt.concurrency;
+  lo.total_calls = total;
+  lo.duration = duration;
+  lo.rps = opt.rps;
+  lo.warmup = warmup;
+  lo.prepare = [&conn](grpc::ClientContext& ctx) { net::prepare_context(ctx, conn); };
+  const bool progress = io.err_is_tty;
+  if (progress) {
+    lo.on_tick = [&io, total, duration](uint64_t done, Duration elapsed) {
+      io.err << "\r" << report::progress_line(done, total, elapsed, duration, 30) << "\x1b[K" << std::flush;
+    };
+  }
+  load::LoadRun run(std::move(lo), *requests);
+  active = &run;
+  if (stop_asked) run.stop();
+  auto result = run.run();
+  active = nullptr;
+  if (progress) io.err << "\r\x1b[K" << std::flush;
+  if (!result) return std::unexpected(result.error());
+
+  report::BenchContext context{method_name, opt.conn.target, kind, opt.concurrency, opt.connections, opt.rps};
+  report::print_bench(io, output_format(opt.output), *result, context);
+
+  int exit_code = k_exit_ok;
+  if (opt.max_error_rate && result->count > 0) {
+    const double rate = 100.0 * static_cast<double>(result->count - result->ok) / static_cast<double>(result->count);
+    if (rate > *opt.max_error_rate) {
+      io.err << fmt::format("error: error rate {:.2f}% is above --max-error-rate {}%", rate, *opt.max_error_rate)
+             << std::endl;
+      exit_code = k_exit_threshold;
+    }
+  }
+  if (max_p99 && result->count > 0) {
+    const uint64_t p99 = result->latency.percentile(0.99);
+    if (static_cast<double>(p99) > static_cast<double>(max_p99->count())) {
+      io.err << fmt::format("error: p99 latency {:.3f} ms is above --max-p99 {}", static_cast<double>(p99) / 1e6,
+                            format_duration(*max_p99))
+             << std::endl;
+      exit_code = k_exit_threshold;
+    }
+  }
+  return exit_code;
+}
+
+}  // namespace
+
+void register_bench(CLI::App& app, CommandSlot& slot) {
+  auto opt = std::make_shared<BenchOptions>();
+  auto* cmd = app.add_subcommand("bench", "Load test a method: throughput, latency percentiles and status counts");
+  add_connection_flags(cmd, opt->conn);
+  cmd->add_option("method", opt->method, "pkg.Service/Method or pkg.Service.Method")->required();
+  cmd->add_option("-d,--data", opt->data,
+                  "Request JSON; several messages are sent round-robin (or all per call for client and bidi "
+                  "streams); @FILE reads a file, @- standard input. Templates: {{.RequestNumber}}, {{.WorkerID}}, "
+                  "{{.UUID}}, {{.Timestamp}}");
+  add_schema_flags(cmd, opt->schema);
+  add_output_flags(cmd, opt->output);
+  cmd->add_option("-c,--concurrency", opt->concurrency, "Concurrent calls")->capture_default_str();
+  cmd->add_option("-n,--total", opt->total_calls, "Number of calls to make (default 200 when -z is not given)");
+  cmd->add_option("-z,--duration", opt->duration, "Make calls for DUR (e.g. 30s); with -n, whichever ends first");
+  cmd->add_option("--rps", opt->rps, "Open loop at R calls per second, latency measured from each call's due time "
+                                     "(0 = as fast as possible)");
+  cmd->add_option("--connections", opt->connections, "Spread the calls over K connections")->capture_default_str();
+  cmd->add_option("--warmup", opt->warmup, "Make calls for DUR first, left out of the figures");
+  cmd->add_option("--max-error-rate", opt->max_error_rate, "Exit 7 when more than P percent of calls fail");
+  cmd->add_option("--max-p99", opt->max_p99, "Exit 7 when the p99 latency is above DUR");
+  cmd->add_option("--emit", opt->emit, "Print the same load as a script instead of running it: k6");
+  cmd->add_flag("--allow-unknown-fields", opt->allow_unknown_fields, "Ignore request fields the message type does not have");
+  cmd->callback([opt, cmd, &slot] {
+    opt->has_data = cmd->count("--data") > 0;
+    opt->has_total = cmd->count("--total") > 0;
+    slot.run = [opt](Io& io) { return run_bench(*opt, io); };
+  });
+}
+
+}  // namespace grpcdx::commands

@@ -1,0 +1,365 @@
+// The bench engine. One reactor object per call (unary: ClientUnaryReactor; streams: one bidi
+// reactor for every streaming kind), deleted in its OnDone; the next call of a slot starts from
+// that OnDone in closed-loop mode, or from the pacing thread in open-loop (--rps) mode.
+#include "load/engine.hpp"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <thread>
+
+#include <grpcpp/support/client_callback.h>
+
+namespace grpcdx::load {
+
+namespace {
+
+constexpr int k_max_shards = 16;
+constexpr auto k_tick = std::chrono::milliseconds(100);
+
+double cpu_ms_now() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto ms = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) * 1e3 + static_cast<double>(tv.tv_usec) / 1e3; };
+  return ms(usage.ru_utime) + ms(usage.ru_stime);
+}
+
+uint64_t nanos(Duration d) { return d.count() > 0 ? static_cast<uint64_t>(d.count()) : 0; }
+
+}  // namespace
+
+// Figures of the slots that share it; a few shards keep lock contention low and memory fixed.
+struct LoadRun::Shard {
+  std::mutex mutex;
+  Histogram latency, failed_latency, message_latency;
+  std::array<uint64_t, k_status_codes> status{};
+  std::array<std::string, k_status_codes> status_example;
+  uint64_t sent = 0, received = 0;
+  Clock::time_point last_end{};
+};
+
+struct LoadRun::Slot {
+  int id = 0;
+  grpc::GenericStub* stub = nullptr;
+  Shard* shard = nullptr;
+};
+
+namespace {
+
+// Fills the figures the reactors share and hands them to the run. Deleting the reactor before
+// LoadRun::finish matters: finish may end the run, after which nothing of the call may remain.
+template <class Reactor>
+void done(Reactor* reactor, LoadRun& run, LoadRun::Slot& slot, LoadRun::Finished f, const grpc::Status& status) {
+  f.end = Clock::now();
+  f.code = status.error_code();
+  std::string message;
+  if (!status.ok()) message = status.error_message();  // a copy only for failures
+  f.message = &message;
+  delete reactor;
+  run.finish(slot, f);
+}
+
+class UnaryCall final : public grpc::ClientUnaryReactor {
+ public:
+  UnaryCall(LoadRun& run, LoadRun::Slot& slot, Clock::time_point intended, bool measured)
+      : m_run(run), m_slot(slot) {
+    m_finished.intended = intended;
+    m_finished.measured = measured;
+  }
+  grpc::ClientContext& context() { return m_ctx; }
+
+  void start(grpc::GenericStub& stub, const std::string& method, grpc::ByteBuffer request) {
+    m_request = std::move(request);
+    stub.PrepareUnaryCall(&m_ctx, method, grpc::StubOptions(), &m_request, &m_response, this);
+    StartCall();
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    m_finished.sent = 1;
+    m_finished.received = status.ok() ? 1 : 0;
+    done(this, m_run, m_slot, m_finished, status);
+  }
+
+ private:
+  LoadRun& m_run;
+  LoadRun::Slot& m_slot;
+  LoadRun::Finished m_finished;
+  grpc::ClientContext m_ctx;
+  grpc::ByteBuffer m_request, m_response;
+};
+
+// Client, server and bidi streaming: write every request (chained from OnWriteDone), half-close,
+// and read until the server ends the stream, timing each response.
+class StreamCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  StreamCall(LoadRun& run, LoadRun::Slot& slot, Clock::time_point intended, bool measured)
+      : m_run(run), m_slot(slot), m_last(intended) {
+    m_finished.intended = intended;
+    m_finished.measured = measured;
+  }
+  grpc::ClientContext& context() { return m_ctx; }
+
+  void start(grpc::GenericStub& stub, const std::string& method, std::vector<grpc::ByteBuffer> requests) {
+    m_requests = std::move(requests);
+    stub.PrepareBidiStreamingCall(&m_ctx, method, grpc::StubOptions(), this);
+    StartRead(&m_in);
+    if (m_requests.empty())
+      StartWritesDone();
+    else
+      StartWrite(&m_requests[0]);
+    StartCall();
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) return;  // the call is ending; OnDone has the status
+    ++m_finished.sent;
+    if (++m_next < m_requests.size())
+      StartWrite(&m_requests[m_next]);
+    else
+      StartWritesDone();
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;
+    auto now = Clock::now();
+    ++m_finished.received;
+    if (m_finished.measured) m_run.record_message_gap(m_slot, now - m_last);
+    m_last = now;
+    StartRead(&m_in);
+  }
+
+  void OnDone(const grpc::Status& status) override { done(this, m_run, m_slot, m_finished, status); }
+
+ private:
+  LoadRun& m_run;
+  LoadRun::Slot& m_slot;
+  LoadRun::Finished m_finished;
+  grpc::ClientContext m_ctx;
+  std::vector<grpc::ByteBuffer> m_requests;
+  size_t m_next = 0;
+  grpc::ByteBuffer m_in;
+  Clock::time_point m_last;
+};
+
+}  // namespace
+
+LoadRun::LoadRun(LoadOptions options, RequestSet& requests) : m_opt(std::move(options)), m_requests(requests) {
+  m_opt.concurrency = std::max(1, m_opt.concurrency);
+  for (const auto& channel : m_opt.channels) m_stubs.push_back(std::make_unique<grpc::GenericStub>(channel));
+  const int shards = std::min(m_opt.concurrency, k_max_shards);
+  for (int i = 0; i < shards; ++i) m_shards.push_back(std::make_unique<Shard>());
+  for (int i = 0; i < m_opt.concurrency; ++i) {
+    auto slot = std::make_unique<Slot>();
+    slot->id = i;
+    slot->stub = m_stubs[static_cast<size_t>(i) % m_stubs.size()].get();
+    slot->shard = m_shards[static_cast<size_t>(i) % m_shards.size()].get();
+    m_slots.push_back(std::move(slot));
+  }
+}
+
+LoadRun::~LoadRun() = default;
+
+void LoadRun::stop() {
+  m_stop_requested = true;
+  std::lock_guard lock(m_mutex);
+  m_stopping = true;
+  m_cv.notify_all();
+}
+
+void LoadRun::fail(Error error) {
+  std::lock_guard lock(m_mutex);
+  if (!m_error) m_error = std::move(error);
+  m_stopping = true;
+  m_cv.notify_all();
+}
+
+void LoadRun::retire_slot() {
+  std::lock_guard lock(m_mutex);
+  --m_live_slots;
+  m_cv.notify_all();  // under the lock: run() may return, and destroy m_cv, as soon as it is released
+}
+
+bool LoadRun::start_call(Slot& slot, Clock::time_point intended, bool measured) {
+  const uint64_t number = m_request_number.fetch_add(1, std::memory_order_relaxed);
+  if (m_opt.kind == CallKind::unary || m_opt.kind == CallKind::server_streaming) {
+    auto request = m_requests.message(number, number, slot.id);
+    if (!request) {
+      fail(request.error());
+      return false;
+    }
+    if (m_opt.kind == CallKind::unary) {
+      auto* call = new UnaryCall(*this, slot, intended, measured);
+      if (m_opt.prepare) m_opt.prepare(call->context());
+      call->start(*slot.stub, m_opt.method_path, std::move(*request));
+    } else {
+      auto* call = new StreamCall(*this, slot, intended, measured);
+      if (m_opt.prepare) m_opt.prepare(call->context());
+      std::vector<grpc::ByteBuffer> requests;
+      requests.push_back(std::move(*request));
+      call->start(*slot.stub, m_opt.method_path, std::move(requests));
+    }
+    return true;
+  }
+  std::vector<grpc::ByteBuffer> requests;
+  requests.reserve(m_requests.size());
+  for (size_t i = 0; i < m_requests.size(); ++i) {
+    auto request = m_requests.message(i, number, slot.id);
+    if (!request) {
+      fail(request.error());
+      return false;
+    }
+    requests.push_back(std::move(*request));
+  }
+  auto* call = new StreamCall(*this, slot, intended, measured);
+  if (m_opt.prepare) m_opt.prepare(call->context());
+  call->start(*slot.stub, m_opt.method_path, std::move(requests));
+  return true;
+}
+
+void LoadRun::issue(Slot& slot) {
+  while (true) {
+    if (m_stopping.load(std::memory_order_relaxed)) return retire_slot();
+    const auto now = Clock::now();
+    const bool measured = now >= m_measure_start;
+    if (measured) {
+      if (m_opt.duration > Duration::zero() && now >= m_deadline) return retire_slot();
+      if (m_opt.total_calls > 0 && m_issued.fetch_add(1, std::memory_order_relaxed) >= m_opt.total_calls)
+        return retire_slot();
+    }
+    if (start_call(slot, now, measured)) return;
+  }
+}
+
+void LoadRun::dispatch() {
+  const double period_ns = 1e9 / m_opt.rps;
+  for (uint64_t k = 0;; ++k) {
+    const auto intended = m_start + std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(k) * period_ns));
+    Slot* slot = nullptr;
+    {
+      std::unique_lock lock(m_mutex);
+      m_cv.wait_until(lock, intended, [&] { return m_stopping.load(); });
+      if (m_stopping) break;
+    }
+    const bool measured = intended >= m_measure_start;
+    if (measured) {
+      if (m_opt.duration > Duration::zero() && intended >= m_deadline) break;
+      if (m_opt.total_calls > 0 && m_issued.fetch_add(1) >= m_opt.total_calls) break;
+    }
+    {
+      // A late call keeps its due time: waiting here for a free slot counts in its latency.
+      std::unique_lock lock(m_mutex);
+      m_cv.wait(lock, [&] { return !m_free.empty() || m_stopping.load(); });
+      if (m_stopping) break;
+      slot = m_free.back();
+      m_free.pop_back();
+    }
+    if (!start_call(*slot, intended, measured)) {
+      std::lock_guard lock(m_mutex);
+      m_free.push_back(slot);
+      break;
+    }
+  }
+  std::lock_guard lock(m_mutex);
+  m_dispatcher_done = true;
+  m_cv.notify_all();
+}
+
+void LoadRun::record_message_gap(Slot& slot, Duration gap) {
+  std::lock_guard lock(slot.shard->mutex);
+  slot.shard->message_latency.record(nanos(gap));
+}
+
+void LoadRun::finish(Slot& slot, const Finished& call) {
+  if (call.measured) {
+    Shard& shard = *slot.shard;
+    const int code = call.code >= 0 && call.code < k_status_codes ? call.code : 2;  // UNKNOWN
+    {
+      std::lock_guard lock(shard.mutex);
+      const uint64_t latency = nanos(call.end - call.intended);
+      shard.latency.record(latency);
+      if (code != 0) shard.failed_latency.record(latency);
+      ++shard.status[static_cast<size_t>(code)];
+      if (code != 0 && shard.status_example[static_cast<size_t>(code)].empty() && call.message)
+        shard.status_example[static_cast<size_t>(code)] = *call.message;
+      shard.sent += call.sent;
+      shard.received += call.received;
+      shard.last_end = std::max(shard.last_end, call.end);
+    }
+    m_done.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    m_warmup_calls.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (m_opt.rps > 0) {
+    std::lock_guard lock(m_mutex);
+    m_free.push_back(&slot);
+    m_cv.notify_all();
+    return;
+  }
+  issue(slot);
+}
+
+Result<LoadResult> LoadRun::run() {
+  const double cpu_start = cpu_ms_now();
+  m_start = Clock::now();
+  m_measure_start = m_start + std::chrono::duration_cast<Clock::duration>(m_opt.warmup);
+  m_deadline = m_measure_start + std::chrono::duration_cast<Clock::duration>(m_opt.duration);
+  std::thread dispatcher;
+  const bool open_loop = m_opt.rps > 0;
+  if (open_loop) {
+    {
+      std::lock_guard lock(m_mutex);
+      for (auto it = m_slots.rbegin(); it != m_slots.rend(); ++it) m_free.push_back(it->get());
+    }
+    dispatcher = std::thread([this] { dispatch(); });
+  } else {
+    {
+      std::lock_guard lock(m_mutex);
+      m_live_slots = static_cast<int>(m_slots.size());
+    }
+    for (auto& slot : m_slots) issue(*slot);
+  }
+  auto finished = [&] {
+    return open_loop ? m_dispatcher_done && m_free.size() == m_slots.size() : m_live_slots == 0;
+  };
+  {
+    std::unique_lock lock(m_mutex);
+    while (!finished()) {
+      m_cv.wait_for(lock, k_tick, finished);
+      if (m_opt.on_tick && !finished()) {
+        const auto now = Clock::now();
+        const uint64_t done = m_done.load();
+        lock.unlock();
+        m_opt.on_tick(done, now > m_measure_start ? Duration(now - m_measure_start) : Duration::zero());
+        lock.lock();
+      }
+    }
+  }
+  if (dispatcher.joinable()) dispatcher.join();
+  if (m_error) return std::unexpected(*m_error);
+
+  LoadResult result;
+  Clock::time_point last_end = m_measure_start;
+  for (auto& shard : m_shards) {
+    std::lock_guard lock(shard->mutex);
+    result.latency.merge(shard->latency);
+    result.failed_latency.merge(shard->failed_latency);
+    result.message_latency.merge(shard->message_latency);
+    for (int c = 0; c < k_status_codes; ++c) {
+      result.status[static_cast<size_t>(c)] += shard->status[static_cast<size_t>(c)];
+      if (result.status_example[static_cast<size_t>(c)].empty())
+        result.status_example[static_cast<size_t>(c)] = shard->status_example[static_cast<size_t>(c)];
+    }
+    result.messages_sent += shard->sent;
+    result.messages_received += shard->received;
+    last_end = std::max(last_end, shard->last_end);
+  }
+  result.count = result.latency.count();
+  result.ok = result.status[0];
+  result.warmup_calls = m_warmup_calls.load();
+  result.duration = last_end - m_measure_start;
+  result.cpu_ms = cpu_ms_now() - cpu_start;
+  result.interrupted = m_stop_requested.load();
+  return result;
+}
+
+}  // namespace grpcdx::load

@@ -1,0 +1,130 @@
+// The bench engine: -c concurrent calls over K channels with the callback API and raw
+// ByteBuffers, closed-loop (as fast as possible) or open-loop at a fixed rate, for any
+// streaming kind; figures go into per-shard histograms merged at the end.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+#include <grpcpp/generic/generic_stub.h>
+
+#include "core/duration.hpp"
+#include "core/error.hpp"
+#include "load/histogram.hpp"
+#include "load/request_set.hpp"
+
+namespace grpcdx::load {
+
+using Clock = std::chrono::steady_clock;
+
+enum class CallKind { unary, client_streaming, server_streaming, bidi };
+
+inline constexpr int k_status_codes = 17;  // OK .. UNAUTHENTICATED
+
+struct LoadOptions {
+  std::vector<std::shared_ptr<grpc::Channel>> channels;  // at least one; slot i uses channel i % K
+  std::string method_path;                               // "/pkg.Service/Method"
+  CallKind kind = CallKind::unary;
+  int concurrency = 50;      // calls in flight at most
+  uint64_t total_calls = 0;  // -n: measured calls to make; 0 with a duration
+  Duration duration{};       // -z: how long to issue measured calls; zero with total_calls
+  double rps = 0;            // > 0: open loop, calls are due at start + k / rps
+  Duration warmup{};         // calls issued before start + warmup are made but not counted
+  std::function<void(grpc::ClientContext&)> prepare;  // metadata and deadline of each call
+  // Called about every 100 ms from the thread inside run(), with the measured calls finished so
+  // far and the time since the measured part began.
+  std::function<void(uint64_t done, Duration elapsed)> on_tick;
+};
+
+// Figures of a finished run. Latencies are in nanoseconds. In open-loop mode a call's latency is
+// measured from the time it was due, not from when it could be sent (no coordinated omission).
+struct LoadResult {
+  uint64_t count = 0;       // measured calls finished (every status)
+  uint64_t ok = 0;
+  uint64_t warmup_calls = 0;
+  Duration duration{};      // from the start of the measured part to the last measured call's end
+  Histogram latency;        // every measured call
+  Histogram failed_latency; // measured calls that did not end OK
+  std::array<uint64_t, k_status_codes> status{};
+  std::array<std::string, k_status_codes> status_example;  // one status message per code
+  // Streams: messages sent and received by measured calls, and per-message latency (the time
+  // from the call's start, or from the previous response, to each response).
+  uint64_t messages_sent = 0;
+  uint64_t messages_received = 0;
+  Histogram message_latency;
+  double cpu_ms = 0;        // user + system CPU time of this process during the run
+  bool interrupted = false; // stop() was called before the run was complete
+  double rps() const {
+    auto s = std::chrono::duration<double>(duration).count();
+    return s > 0 ? static_cast<double>(count) / s : 0.0;
+  }
+};
+
+class LoadRun {
+ public:
+  LoadRun(LoadOptions options, RequestSet& requests);
+  ~LoadRun();
+  LoadRun(const LoadRun&) = delete;
+  LoadRun& operator=(const LoadRun&) = delete;
+
+  // Runs the load to completion (all -n calls, or -z elapsed, or stop()) and waits for calls in
+  // flight. Fails (local) when a templated request cannot be built; the run stops then.
+  Result<LoadResult> run();
+
+  // Stops issuing calls; calls in flight finish. Thread-safe; for signal handlers' watchers.
+  void stop();
+
+  // Internal: the per-call reactors report here.
+  struct Slot;
+  struct Finished {
+    Clock::time_point intended, end;
+    int code = 0;
+    bool measured = false;
+    uint64_t sent = 0, received = 0;
+    const std::string* message = nullptr;
+  };
+  void finish(Slot& slot, const Finished& call);
+  void record_message_gap(Slot& slot, Duration gap);
+
+ private:
+  struct Shard;
+  void issue(Slot& slot);                        // closed loop: start the slot's next call or retire it
+  bool start_call(Slot& slot, Clock::time_point intended, bool measured);
+  void dispatch();                               // open loop: the pacing thread
+  void retire_slot();
+  void fail(Error error);
+
+  LoadOptions m_opt;
+  RequestSet& m_requests;
+  std::vector<std::unique_ptr<grpc::GenericStub>> m_stubs;
+  std::vector<std::unique_ptr<Shard>> m_shards;
+  std::vector<std::unique_ptr<Slot>> m_slots;
+  Clock::time_point m_start, m_measure_start, m_deadline;
+  std::atomic<bool> m_stopping{false};
+  std::atomic<bool> m_stop_requested{false};
+  std::atomic<uint64_t> m_issued{0};        // measured call tickets taken
+  std::atomic<uint64_t> m_request_number{0};
+  std::atomic<uint64_t> m_done{0};          // measured calls finished
+  std::atomic<uint64_t> m_warmup_calls{0};
+  std::atomic<int> m_in_flight{0};
+
+  std::mutex m_mutex;  // guards the fields below
+  std::condition_variable m_cv;
+  int m_live_slots = 0;
+  bool m_dispatcher_done = false;
+  std::vector<Slot*> m_free;  // open loop: idle slots
+  std::optional<Error> m_error;
+};
+
+}  // namespace grpcdx::load
