@@ -36,7 +36,7 @@ class Reactor : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffe
     StartCall();
   }
 
-  // Runs on the writer thread: sends every request, then half-closes.
+  // Runs on the calling thread: sends every request, then half-closes.
   void write_all(RequestSource& requests) {
     while (true) {
       if (m_sink.on_input_wait) m_sink.on_input_wait(true);
@@ -165,13 +165,15 @@ CallResult invoke(const std::shared_ptr<grpc::Channel>& channel, const InvokeOpt
   grpc::GenericStub stub(channel);
   Reactor reactor(sink, result);
   reactor.start(stub, ctx, options.method_path);
-  std::thread writer([&] { reactor.write_all(requests); });
   // The monitor only touches the context, which outlives it: it is joined before we return.
   std::thread monitor;
   if (options.monitor)
     monitor = std::thread([&] { options.monitor([&ctx] { ctx.TryCancel(); }, reactor.m_ended); });
+  // This thread writes: responses are handled on gRPC's callback threads meanwhile, and the
+  // reactor's hold keeps the call from completing until the writer is done, so no extra thread
+  // is needed even when requests come from standard input as they are typed.
+  reactor.write_all(requests);
   reactor.wait_done();
-  writer.join();
   if (monitor.joinable()) monitor.join();
   return result;
 }

@@ -118,6 +118,12 @@ def _server(argv, what, timeout=20):
             raise AssertionError("%s reported on stderr:\n%s" % (what, stderr))
 
 
+def serve_at(listen, *extra):
+    """Context manager: `grpcdx serve --listen LISTEN EXTRA...`; yields its address."""
+    argv = [binary(), "serve", "--listen", listen] + [str(a) for a in extra]
+    return _server(argv, "grpcdx serve --listen %s %s" % (listen, " ".join(map(str, extra))))
+
+
 def serve(*extra):
     """Context manager: `grpcdx serve --listen 127.0.0.1:0 EXTRA...`; yields its address."""
     argv = [binary(), "serve", "--listen", "127.0.0.1:0"] + [str(a) for a in extra]
