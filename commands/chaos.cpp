@@ -116,12 +116,18 @@ Result<int> run_chaos(const ChaosOptions& opt, Io& io) {
                         opt.header_faults ? " (and header faults)" : "", p.seed)
          << std::flush;
   {
+    // Wait for the stop, refreshing a one-line summary on stderr once a second when it is a
+    // terminal (nothing is written there otherwise, so logs stay clean).
     std::unique_lock lock(mutex);
     auto stopped = [&] { return stop.stopped(); };
-    if (duration)
-      stop_cv.wait_for(lock, *duration, stopped);
-    else
-      stop_cv.wait(lock, stopped);
+    auto until = duration ? std::chrono::steady_clock::now() + *duration
+                          : std::chrono::steady_clock::time_point::max();
+    while (!stopped() && std::chrono::steady_clock::now() < until) {
+      auto next = std::min(until, std::chrono::steady_clock::now() + std::chrono::seconds(1));
+      stop_cv.wait_until(lock, next, stopped);
+      if (io.err_is_tty) io.err << "\r" << chaos::live_summary(proxy->counters()) << "\x1b[K" << std::flush;
+    }
+    if (io.err_is_tty) io.err << "\r\x1b[K" << std::flush;
   }
   proxy->stop(k_grace);
   auto counts = proxy->counters();

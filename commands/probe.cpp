@@ -11,6 +11,7 @@
 #include "commands/common_flags.hpp"
 #include "core/stop_signals.hpp"
 #include "probe/probe.hpp"
+#include "probe/srv.hpp"
 #include "report/json_line.hpp"
 
 namespace grpcdx::commands {
@@ -40,7 +41,15 @@ std::string utc_now() {
 
 Result<probe::ProbeOptions> to_probe_options(const ProbeCommandOptions& opt) {
   probe::ProbeOptions p;
-  TRY(p.conn, to_connection_options(opt.conn, k_default_stage_timeout));
+  // An SRV name needs no port (each record carries its own): parse it with a placeholder one.
+  ConnectionFlags flags = opt.conn;
+  const bool portless_srv = probe::is_srv_name(flags.target) && flags.target.find(':') == std::string::npos;
+  if (portless_srv) flags.target += ":0";
+  TRY(p.conn, to_connection_options(flags, k_default_stage_timeout));
+  if (portless_srv) {
+    p.conn.target.original = opt.conn.target;
+    p.conn.target.authority = opt.conn.target;
+  }
   if (!p.conn.rpc_timeout)
     return usage_error("probe needs a positive --timeout: every stage is bounded (e.g. --timeout 2s)");
   p.stage_timeout = *p.conn.rpc_timeout;

@@ -82,4 +82,14 @@ std::string counters_table(const CountersSnapshot& c) {
   return out;
 }
 
+std::string live_summary(const CountersSnapshot& counts) {
+  uint64_t injected = 0;
+  for (const auto& f : counts.faults) injected += f.injected;
+  std::string statuses;
+  for (const auto& [code, n] : counts.client_status)
+    statuses += fmt::format("{}{} {}", statuses.empty() ? "" : ", ", rpc::status_name(code), n);
+  return fmt::format("grpcdx chaos: calls {} | injected {} | to clients: {}", counts.calls, injected,
+                     statuses.empty() ? "-" : statuses);
+}
+
 }  // namespace grpcdx::chaos

@@ -54,4 +54,8 @@ nlohmann::ordered_json counters_json(const CountersSnapshot& counts);
 // A readable table of the same numbers, several lines, ending with a newline.
 std::string counters_table(const CountersSnapshot& counts);
 
+// One short line for a terminal while the proxy runs: "calls 120 | injected 12 | OK 96,
+// UNAVAILABLE 12 (to clients)".
+std::string live_summary(const CountersSnapshot& counts);
+
 }  // namespace grpcdx::chaos

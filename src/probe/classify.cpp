@@ -130,6 +130,13 @@ Failure classify_dns(std::string_view host, std::string_view reason) {
                       host, host)};
 }
 
+Failure classify_srv(std::string_view name, std::string_view reason) {
+  return {ProbeClass::dns, fmt::format("the service name '{}' has no usable SRV record: {}", name, reason),
+          fmt::format("check the service name (_service._proto.domain) and the resolver: `host -t SRV {}` shows the "
+                      "records; give host:port instead to probe one address",
+                      name)};
+}
+
 Failure classify_connect(int err, std::string_view address, std::string_view timeout_text) {
   switch (err) {
     case ECONNREFUSED:

@@ -51,6 +51,10 @@ struct Failure {
 // The name did not resolve: `reason` is gai_strerror's text, or a timeout note.
 Failure classify_dns(std::string_view host, std::string_view reason);
 
+// dns: the SRV name `name` gave no usable record (`reason` says why: NXDOMAIN, no records,
+// no target resolves, timeout).
+Failure classify_srv(std::string_view name, std::string_view reason);
+
 // --- tcp -----------------------------------------------------------------------------------
 
 // A connect attempt that failed with `err` (an errno value; ETIMEDOUT when our own deadline

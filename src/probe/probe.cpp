@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <netinet/in.h>
+
 #include <fmt/format.h>
 
 #include "probe/stages.hpp"
@@ -63,6 +65,24 @@ Result<void> check_files(const net::ConnectionOptions& conn) {
   return {};
 }
 
+// The options of one SRV instance: the record's target and port stand in for the SRV name, so
+// TLS checks and :authority use the name the record points at, as a gRPC client would.
+ProbeOptions srv_instance_options(const ProbeOptions& opt, const Endpoint& ep) {
+  ProbeOptions o = opt;
+  auto port = ntohs(reinterpret_cast<const sockaddr_in*>(&ep.addr)->sin_port);  // same offset in sockaddr_in6
+  o.conn.target.kind = net::Target::Kind::host_port;
+  o.conn.target.host = ep.name;
+  o.conn.target.port = std::to_string(port);
+  o.conn.target.authority = fmt::format("{}:{}", ep.name, port);
+  o.conn.target.grpc_uri = o.conn.target.authority;
+  return o;
+}
+
+bool same_record(const Endpoint& a, const Endpoint& b) {
+  return a.name == b.name &&
+         reinterpret_cast<const sockaddr_in*>(&a.addr)->sin_port == reinterpret_cast<const sockaddr_in*>(&b.addr)->sin_port;
+}
+
 StageContext context_of(const ProbeOptions& opt) {
   return StageContext{&opt, format_duration(opt.stage_timeout)};
 }
@@ -92,7 +112,14 @@ std::string stage_details(const StageResult& s) {
   const json& d = s.detail;
   std::string out;
   if (s.status == StageStatus::skip) return d.contains("reason") ? d["reason"].get<std::string>() : std::string();
-  if (s.name == "dns") {
+  if (s.name == "dns" && d.contains("srv")) {
+    out = d.value("name", std::string()) + " SRV";
+    for (const auto& rec : d["srv"]) {
+      out += fmt::format("\n              priority {} weight {} port {} target {} -> {}", rec["priority"].get<int>(),
+                         rec["weight"].get<int>(), rec["port"].get<int>(), rec["target"].get<std::string>(),
+                         rec.contains("error") ? rec["error"].get<std::string>() : join_strings(rec["addresses"]));
+    }
+  } else if (s.name == "dns") {
     out = d.value("name", std::string());
     if (d.contains("addresses")) out += " -> " + join_strings(d["addresses"]);
   }
@@ -176,6 +203,13 @@ Result<ProbeReport> run_probe(const ProbeOptions& opt) {
   if (r.stages.back().status == StageStatus::fail) {
     r.address = opt.conn.target.host;
     for (size_t i = 1; i < std::size(k_stage_names); ++i) r.stages.push_back(skipped(k_stage_names[i]));
+  } else if (!endpoints.front().name.empty()) {
+    // An SRV name: the first record (in srv_order) that resolved, at its own port.
+    std::vector<Endpoint> first;
+    for (const auto& ep : endpoints)
+      if (same_record(ep, endpoints.front())) first.push_back(ep);
+    ProbeOptions instance = srv_instance_options(opt, first.front());
+    TRY_VOID(run_after_dns(context_of(instance), first, true, r));
   } else {
     TRY_VOID(run_after_dns(c, endpoints, false, r));
   }
@@ -205,7 +239,12 @@ Result<std::vector<ProbeReport>> run_probe_all(const ProbeOptions& opt) {
     ProbeReport r;
     r.target = opt.conn.target.original;
     r.stages.push_back(dns);
-    TRY_VOID(run_after_dns(c, {ep}, true, r));
+    if (ep.name.empty()) {
+      TRY_VOID(run_after_dns(c, {ep}, true, r));
+    } else {
+      ProbeOptions instance = srv_instance_options(opt, ep);
+      TRY_VOID(run_after_dns(context_of(instance), {ep}, true, r));
+    }
     finish(r, instance_start);
     reports.push_back(std::move(r));
   }

@@ -17,6 +17,7 @@
 
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "rpc/status_codes.hpp"
+#include "probe/srv.hpp"
 #include "schema/reflection_client.hpp"
 
 namespace grpcdx::probe {
@@ -105,6 +106,88 @@ struct Lookup {
   std::vector<Endpoint> endpoints;
 };
 
+// getaddrinfo of host:port into `found` (IPv4/IPv6 only, duplicates dropped); its return code.
+int resolve(const std::string& host, const std::string& port, std::vector<Endpoint>& found) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_ADDRCONFIG;
+  addrinfo* res = nullptr;
+  int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &res);
+  for (addrinfo* ai = res; rc == 0 && ai; ai = ai->ai_next) {
+    if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
+    Endpoint ep = from_addrinfo(ai);
+    bool seen = false;
+    for (const auto& f : found) seen = seen || f.text == ep.text;
+    if (!seen) found.push_back(std::move(ep));
+  }
+  if (res) freeaddrinfo(res);
+  return rc;
+}
+
+// The outcome of an SRV lookup and of the lookups of its targets, run in a worker thread.
+struct SrvResolution {
+  std::mutex mutex;
+  std::condition_variable done_cv;
+  bool done = false;
+  std::string error;                // the SRV query's failure
+  json records = json::array();     // one object a record, with its addresses or error
+  std::vector<Endpoint> endpoints;  // every address of every target, in record order
+};
+
+// dns for `_service._proto.name`: the SRV records, then each target's addresses at the
+// record's port, all within one stage timeout. The port written in the target is not used.
+StageResult srv_dns_stage(const StageContext& c, std::vector<Endpoint>& endpoints) {
+  const std::string& name = c.opt->conn.target.host;
+  StageTimer timer("dns");
+  auto res = std::make_shared<SrvResolution>();
+  std::thread([res, name, bound = c.opt->stage_timeout] {
+    SrvLookup srv = lookup_srv(name, bound);
+    json records = json::array();
+    std::vector<Endpoint> found;
+    for (const auto& r : srv.records) {
+      json j{{"priority", r.priority}, {"weight", r.weight}, {"port", r.port}, {"target", r.target}};
+      std::vector<Endpoint> eps;
+      int rc = resolve(r.target, std::to_string(r.port), eps);
+      json addresses = json::array();
+      for (auto& ep : eps) {
+        addresses.push_back(ep.text);
+        ep.name = r.target;
+        bool seen = false;
+        for (const auto& f : found) seen = seen || f.text == ep.text;
+        if (!seen) found.push_back(std::move(ep));
+      }
+      j["addresses"] = addresses;
+      if (rc != 0) j["error"] = gai_strerror(rc);
+      else if (eps.empty()) j["error"] = "no IPv4 or IPv6 address";
+      records.push_back(std::move(j));
+    }
+    std::lock_guard lock(res->mutex);
+    res->error = srv.error;
+    res->records = std::move(records);
+    res->endpoints = std::move(found);
+    res->done = true;
+    res->done_cv.notify_all();
+  }).detach();
+
+  std::unique_lock lock(res->mutex);
+  bool done = res->done_cv.wait_until(lock, c.deadline_from_now(), [&] { return res->done; });
+  timer.result().detail["name"] = name;
+  timer.result().detail["type"] = "SRV";
+  if (!done)
+    return timer.fail(classify_srv(name, fmt::format("no answer from the resolver within {}", c.timeout_text)));
+  if (!res->error.empty()) return timer.fail(classify_srv(name, res->error));
+  timer.result().detail["srv"] = res->records;
+  if (res->endpoints.empty())
+    return timer.fail(classify_srv(name, fmt::format("none of the {} SRV target{} resolves", res->records.size(),
+                                                      res->records.size() == 1 ? "" : "s")));
+  json addresses = json::array();
+  for (const auto& ep : res->endpoints) addresses.push_back(ep.text);
+  timer.result().detail["addresses"] = addresses;
+  endpoints = res->endpoints;
+  return timer.ok();
+}
+
 }  // namespace
 
 StageResult skipped(std::string name, std::string reason) {
@@ -135,26 +218,15 @@ Result<StageResult> dns_stage(const StageContext& c, std::vector<Endpoint>& endp
     return skipped("dns", "IP literal");
   }
 
+  if (is_srv_name(t.host)) return srv_dns_stage(c, endpoints);
+
   StageTimer timer("dns");
   auto lookup = std::make_shared<Lookup>();
   // getaddrinfo cannot be cancelled; the worker owns its share of the state, so a lookup that
   // outlives the stage finishes harmlessly in the background.
   std::thread([lookup, host = t.host, port = t.port] {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_ADDRCONFIG;
-    addrinfo* res = nullptr;
-    int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &res);
     std::vector<Endpoint> found;
-    for (addrinfo* ai = res; rc == 0 && ai; ai = ai->ai_next) {
-      if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6) continue;
-      Endpoint ep = from_addrinfo(ai);
-      bool seen = false;
-      for (const auto& f : found) seen = seen || f.text == ep.text;
-      if (!seen) found.push_back(std::move(ep));
-    }
-    if (res) freeaddrinfo(res);
+    int rc = resolve(host, port, found);
     std::lock_guard lock(lookup->mutex);
     lookup->rc = rc;
     lookup->endpoints = std::move(found);

@@ -30,6 +30,7 @@ struct Endpoint {
   socklen_t addr_len = 0;
   std::string text;  // "127.0.0.1:50051", "[::1]:50051", "unix:/tmp/s"
   bool is_ipv6 = false;
+  std::string name;  // the SRV target it was found under ("a.svc.test"); empty otherwise
 };
 
 // The result of one deadline-bounded I/O operation.

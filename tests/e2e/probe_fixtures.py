@@ -2,10 +2,12 @@
 # .address: a full accept queue, a TLS port that answers garbage, an HTTP/1.1 server, a TLS
 # server whose ALPN offers only http/1.1, an HTTP/2 server that never answers a stream, a
 # python3-grpcio health server reporting NOT_SERVING, and certificates made at test time
-# (expired, for another name). Standard library, openssl CLI and python3-grpcio only.
+# (expired, for another name), and a tiny SRV/A DNS server with the scenario that runs it inside
+# a private network namespace. Standard library, openssl CLI and python3-grpcio only.
 import os
 import socket
 import ssl
+import struct
 import subprocess
 import threading
 import time
@@ -154,3 +156,104 @@ def expired_cert():
 def other_name_cert():
     """(cert, key) signed by the test CA for other.example.com only."""
     return _signed_cert("other-name", "DNS:other.example.com")
+
+
+# --- SRV: a DNS server and a scenario run inside a private network and mount namespace -------
+
+class TinyDns:
+    """A UDP DNS server on (host, port) answering from `srv` ({name: [(priority, weight, port,
+    target)]}) and `a` ({name: "1.2.3.4"}): SRV and A questions get their records, other types of
+    a known name get an empty answer, unknown names NXDOMAIN. Standard library only."""
+
+    def __init__(self, srv, a, host="127.0.0.1", port=53):
+        self.srv, self.a = srv, a
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((host, port))
+        self.sock.settimeout(0.2)
+        self.queries = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(5)
+        self.sock.close()
+
+    @staticmethod
+    def _name(data, offset):
+        labels = []
+        while data[offset] != 0:
+            n = data[offset]
+            labels.append(data[offset + 1:offset + 1 + n].decode("ascii"))
+            offset += 1 + n
+        return ".".join(labels).lower(), offset + 1
+
+    @staticmethod
+    def _encode(name):
+        out = b""
+        for label in name.split("."):
+            out += struct.pack("!B", len(label)) + label.encode("ascii")
+        return out + b"\0"
+
+    def answer(self, query):
+        """The response to one query message (bytes in, bytes out)."""
+        qid, _flags, qdcount = struct.unpack("!HHH", query[:6])
+        name, end = self._name(query, 12)
+        qtype, _qclass = struct.unpack("!HH", query[end:end + 4])
+        question = query[12:end + 4]
+        self.queries.append((name, qtype))
+        records = []
+        if qtype == 33:  # SRV
+            for prio, weight, port, target in self.srv.get(name, []):
+                rdata = struct.pack("!HHH", prio, weight, port) + self._encode(target)
+                records.append((33, rdata))
+        elif qtype == 1 and name in self.a:
+            records.append((1, socket.inet_aton(self.a[name])))
+        known = name in self.srv or name in self.a
+        rcode = 0 if known else 3
+        out = struct.pack("!HHHHHH", qid, 0x8180 | rcode, 1, len(records), 0, 0) + question
+        for rtype, rdata in records:
+            out += struct.pack("!HHHIH", 0xC00C, rtype, 1, 60, len(rdata)) + rdata
+        return out
+
+    def _serve(self):
+        while not self._stop.is_set():
+            try:
+                query, peer = self.sock.recvfrom(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            try:
+                self.sock.sendto(self.answer(query), peer)
+            except (IndexError, struct.error, UnicodeDecodeError):
+                continue  # not a query we understand: no answer
+
+
+def srv_scenario(probes):
+    """Run inside `unshare -m -n` with lo up and /etc/resolv.conf saying nameserver 127.0.0.1:
+    starts `grpcdx serve` on 127.0.0.1:0 and TinyDns on 127.0.0.1:53 with
+    _grpc._tcp.svc.test -> a.svc.test (the server, priority 10) and b.svc.test (a closed port,
+    priority 20, listed first), then runs `grpcdx probe ARGS` for each ARGS of `probes`.
+    Returns {"serve": address, "closed": port, "runs": [{"rc", "out", "err"}...]}."""
+    closed = grpcdx_test.free_port()
+    with grpcdx_test.serve() as addr:
+        port = int(addr.rsplit(":", 1)[1])
+        srv = {"_grpc._tcp.svc.test": [(20, 100, closed, "b.svc.test"), (10, 5, port, "a.svc.test")]}
+        a = {"a.svc.test": "127.0.0.1", "b.svc.test": "127.0.0.1"}
+        with TinyDns(srv, a):
+            runs = []
+            for args in probes:
+                proc = subprocess.run([grpcdx_test.binary(), "probe"] + args, capture_output=True, timeout=60)
+                runs.append({"rc": proc.returncode, "out": proc.stdout.decode(), "err": proc.stderr.decode()})
+    return {"serve": addr, "closed": closed, "runs": runs}
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+    print(json.dumps(srv_scenario(json.loads(sys.argv[1]))))

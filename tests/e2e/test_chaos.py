@@ -436,5 +436,42 @@ class EmitTest(t.TestCase):
         self.assert_fails(t.run(["chaos", "--emit", "envoy", "--fault", "stall"]), 2, "nothing to emit")
 
 
+class LiveSummaryTest(t.TestCase):
+    def test_terminal_gets_a_live_line_and_a_pipe_does_not(self):
+        import pty
+        with t.serve() as upstream:
+            master, slave = pty.openpty()
+            proc = subprocess.Popen([t.binary(), "chaos", "--listen", "127.0.0.1:0", "--target", upstream,
+                                     "--plaintext", "--duration", "2500ms", "--fault", "abort=UNAVAILABLE"],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave)
+            os.close(slave)
+            try:
+                address = t._read_first_line(proc, 20)
+                self.assertIsNotNone(address)
+                t.run(["call", address, "grpc.testing.TestService/EmptyCall", "--plaintext"])
+                proc.wait(20)
+                seen = b""
+                while True:
+                    try:
+                        chunk = os.read(master, 4096)
+                    except OSError:
+                        break
+                    if not chunk:
+                        break
+                    seen += chunk
+            finally:
+                os.close(master)
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            text = seen.decode(errors="replace")
+            self.assertIn("grpcdx chaos: calls 1 | injected 1 | to clients: UNAVAILABLE 1", text)
+            self.assertEqual(proc.returncode, 0)
+        # Through a pipe (every other test here), stderr holds no such line.
+        with t.serve() as upstream, t.chaos(upstream) as proxy:
+            pass
+        self.assertNotIn("| injected", proxy.stderr())
+
+
 if __name__ == "__main__":
     t.main()

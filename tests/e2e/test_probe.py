@@ -284,6 +284,71 @@ class ProbeTest(g.TestCase):
             r = json.loads(out)
             self.assertEqual([i["address"] for i in r["instances"]], [addr])
 
+    def test_srv_name_probes_every_record(self):
+        if not _unshare_works("-m", "-n"):
+            self.skipTest("unshare -m -n is not permitted here (needs root or user namespaces)")
+        # A private network namespace (no DNS traffic can leave) whose /etc/resolv.conf points
+        # at TinyDns on 127.0.0.1:53; the scenario runs grpcdx serve and the probes in there.
+        resolv = g.write_file("probe-resolv.conf", "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+        probes = [
+            ["_grpc._tcp.svc.test", "--plaintext", "--all", "-o", "json"],
+            ["_grpc._tcp.svc.test:443", "--plaintext", "-o", "json"],
+            ["_grpc._tcp.none.test", "--plaintext", "--timeout", "3s", "-o", "json"],
+            ["_grpc._tcp.svc.test", "--plaintext", "--all"],
+        ]
+        script = ('ip link set lo up && mount --bind "$1" /etc/resolv.conf && shift && exec "$@"')
+        proc = subprocess.run(["unshare", "-m", "-n", "sh", "-c", script, "sh", resolv, g.PYTHON,
+                               os.path.join(g.HERE, "probe_fixtures.py"), json.dumps(probes)],
+                              capture_output=True, timeout=120)
+        if proc.returncode != 0 and b"mount" in proc.stderr:
+            self.skipTest("cannot bind-mount /etc/resolv.conf: " + proc.stderr.decode())
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode())
+        scenario = json.loads(proc.stdout)
+        ok_addr, closed_addr = scenario["serve"], "127.0.0.1:%d" % scenario["closed"]
+        all_json, first, none, text = scenario["runs"]
+
+        # --all: both records, side by side, in priority order; the worst decides the exit.
+        self.assert_clean_stderr(all_json["err"])
+        self.assertEqual(all_json["rc"], 11, all_json["out"] + all_json["err"])
+        r = json.loads(all_json["out"])
+        self.assertEqual(r["target"], "_grpc._tcp.svc.test")
+        self.assertEqual([i["address"] for i in r["instances"]], [ok_addr, closed_addr])
+        self.assertEqual([i["verdict"]["class"] for i in r["instances"]], ["ok", "tcp_refused"])
+        self.assertEqual(r["verdict"]["class"], "tcp_refused")
+        for i in r["instances"]:
+            self.check_stages(i["stages"])
+        dns = r["instances"][0]["stages"][0]
+        self.assertEqual(dns["status"], "ok")
+        self.assertEqual(dns["detail"]["type"], "SRV")
+        self.assertEqual(dns["detail"]["srv"], [
+            {"priority": 10, "weight": 5, "port": int(ok_addr.rsplit(":", 1)[1]), "target": "a.svc.test",
+             "addresses": [ok_addr]},
+            {"priority": 20, "weight": 100, "port": scenario["closed"], "target": "b.svc.test",
+             "addresses": [closed_addr]}])
+        self.assertEqual(dns["detail"]["addresses"], [ok_addr, closed_addr])
+        self.assertEqual(self.stage({"stages": r["instances"][0]["stages"]}, "grpc")["detail"]["serving_status"],
+                         "SERVING")
+
+        # Without --all: the first record by priority; the port written after the name is ignored.
+        one = self.check_report(first["rc"], first["out"], first["err"], 0, "ok")
+        self.assertEqual(one["address"], ok_addr)
+        self.assertEqual(self.stage(one, "tcp")["detail"]["address"], ok_addr)
+
+        # No records: a dns failure that says so.
+        miss = self.check_report(none["rc"], none["out"], none["err"], 10, "dns")
+        self.assertEqual(miss["verdict"]["summary"],
+                         "the service name '_grpc._tcp.none.test' has no usable SRV record: no such name (NXDOMAIN)")
+        self.assertIn("host -t SRV _grpc._tcp.none.test", miss["verdict"]["hint"])
+
+        # The readable form lists the records and the instances side by side.
+        self.assertEqual(text["rc"], 11, text["out"] + text["err"])
+        self.assertIn("_grpc._tcp.svc.test SRV", text["out"])
+        self.assertIn("priority 10 weight 5 port %s target a.svc.test -> %s" % (ok_addr.rsplit(":", 1)[1], ok_addr),
+                      text["out"])
+        self.assertIn("2 instances of _grpc._tcp.svc.test:", text["out"])
+        self.assertRegex(text["out"], r"\n  %s\s+ok\s" % ok_addr.replace(".", r"\."))
+        self.assertRegex(text["out"], r"\n  %s\s+tcp_refused\s" % closed_addr.replace(".", r"\."))
+
     def test_watch_prints_only_changes(self):
         port = g.free_port()
         addr = "127.0.0.1:%d" % port
