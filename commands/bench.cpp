@@ -13,6 +13,7 @@
 #include "load/request_set.hpp"
 #include "report/bench_report.hpp"
 #include "rpc/exit_codes.hpp"
+#include "rpc/json_requests.hpp"
 
 namespace grpcdx::commands {
 
@@ -41,20 +42,6 @@ struct BenchOptions {
 namespace {
 
 constexpr uint64_t k_default_calls = 200;  // as ghz, when neither -n nor -z is given
-
-// Reads the text behind -d: inline, @FILE or @- (all of standard input).
-Result<std::string> read_data(const std::string& data) {
-  if (!data.starts_with("@")) return data;
-  std::string path = data.substr(1);
-  if (path == "-") {
-    std::string text;
-    char buffer[65536];
-    ssize_t n;
-    while ((n = ::read(STDIN_FILENO, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<size_t>(n));
-    return text;
-  }
-  return net::read_file(path, "request file");
-}
 
 Result<Duration> positive_duration(const std::string& text, const std::string& flag, bool allow_zero) {
   auto parsed = parse_duration(text);
@@ -113,7 +100,7 @@ Result<int> run_bench(const BenchOptions& opt, Io& io) {
   std::string source = !opt.has_data ? "-d" : opt.data.starts_with("@") ? opt.data.substr(1) : "-d";
   std::vector<std::string> json_messages;
   if (opt.has_data) {
-    TRY(auto text, read_data(opt.data));
+    TRY(auto text, rpc::read_request_text(opt.data));
     TRY(json_messages, codec::split_json_values(text, source));
   }
 

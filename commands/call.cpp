@@ -37,50 +37,6 @@ struct CallOptions {
 
 namespace {
 
-// The schema and the channel, in the order that needs the fewest round trips: with local files
-// the method is checked before connecting at all.
-struct Prepared {
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<schema::SchemaSource> schema;
-  const pb::MethodDescriptor* method = nullptr;
-  Duration connect_time{};
-};
-
-Result<Prepared> prepare(const CallOptions& opt, const net::ConnectionOptions& conn) {
-  Prepared p;
-  TRY(p.channel, net::make_channel(conn));
-  auto connect_and_time = [&]() -> Result<void> {
-    auto start = std::chrono::steady_clock::now();
-    TRY_VOID(net::wait_for_connection(*p.channel, conn));
-    p.connect_time = std::chrono::steady_clock::now() - start;
-    return {};
-  };
-  if (opt.schema.uses_files()) {
-    TRY(p.schema, schema::open_schema(opt.schema, nullptr, conn));
-    TRY(p.method, p.schema->find_method(opt.method));
-    TRY_VOID(connect_and_time());
-  } else {
-    TRY_VOID(connect_and_time());
-    TRY(p.schema, schema::open_schema(opt.schema, p.channel, conn));
-    TRY(p.method, p.schema->find_method(opt.method));
-  }
-  return p;
-}
-
-// Reads the text behind -d: inline, @FILE or @- (all of standard input).
-Result<std::string> read_data(const std::string& data) {
-  if (!data.starts_with("@")) return data;
-  std::string path = data.substr(1);
-  if (path == "-") {
-    std::string text;
-    char buffer[65536];
-    ssize_t n;
-    while ((n = ::read(STDIN_FILENO, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<size_t>(n));
-    return text;
-  }
-  return net::read_file(path, "request file");
-}
-
 double ms_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
@@ -109,15 +65,15 @@ Result<int> run_call(const CallOptions& opt, Io& io) {
   bool stream_stdin = opt.has_data && opt.data == "@-";
   std::optional<std::string> data_text;
   if (opt.has_data && !stream_stdin) {
-    TRY(auto text, read_data(opt.data));
+    TRY(auto text, rpc::read_request_text(opt.data));
     data_text = std::move(text);
   }
 
-  TRY(auto p, prepare(opt, conn));
+  TRY(auto p, schema::resolve_method(opt.schema, conn, opt.method));
   const pb::MethodDescriptor* method = p.method;
   const bool client_streams = method->client_streaming();
   if (!client_streams && stream_stdin) {
-    TRY(auto text, read_data(opt.data));
+    TRY(auto text, rpc::read_request_text(opt.data));
     data_text = std::move(text);
     stream_stdin = false;
   }

@@ -39,35 +39,6 @@ struct ReplayOptions {
 
 namespace {
 
-struct Prepared {
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<schema::SchemaSource> schema;
-  const pb::MethodDescriptor* method = nullptr;
-  Duration connect_time{};
-};
-
-// The schema and the channel; with local schema files the method is checked before connecting.
-Result<Prepared> prepare(const ReplayOptions& opt, const net::ConnectionOptions& conn) {
-  Prepared p;
-  TRY(p.channel, net::make_channel(conn));
-  auto connect_and_time = [&]() -> Result<void> {
-    auto start = std::chrono::steady_clock::now();
-    TRY_VOID(net::wait_for_connection(*p.channel, conn));
-    p.connect_time = std::chrono::steady_clock::now() - start;
-    return {};
-  };
-  if (opt.schema.uses_files()) {
-    TRY(p.schema, schema::open_schema(opt.schema, nullptr, conn));
-    TRY(p.method, p.schema->find_method(opt.method));
-    TRY_VOID(connect_and_time());
-  } else {
-    TRY_VOID(connect_and_time());
-    TRY(p.schema, schema::open_schema(opt.schema, p.channel, conn));
-    TRY(p.method, p.schema->find_method(opt.method));
-  }
-  return p;
-}
-
 // One difference between the replayed call and the recording.
 struct Difference {
   int index = -1;  // 0-based response message, or -1 for the message count / status
@@ -130,7 +101,7 @@ Result<int> run_replay(const ReplayOptions& opt, Io& io) {
   json_options.pretty = output_format(opt.output) == report::OutputFormat::text;
   codec::MessageCodec codec(json_options);
 
-  TRY(auto p, prepare(opt, conn));
+  TRY(auto p, schema::resolve_method(opt.schema, conn, opt.method));
   const pb::MethodDescriptor* method = p.method;
   TRY(auto script,
       stream::parse_replay(text, opt.in, method->input_type(), method->output_type(), codec));

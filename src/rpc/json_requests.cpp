@@ -8,6 +8,8 @@
 #include <cstring>
 #include <fmt/format.h>
 
+#include "net/channel.hpp"
+
 namespace grpcdx::rpc {
 
 namespace {
@@ -26,6 +28,20 @@ Result<std::string> encode_one(std::string_view json, std::string_view source, i
 }
 
 }  // namespace
+
+Result<std::string> read_request_text(const std::string& data) {
+  if (!data.starts_with("@")) return data;
+  std::string path = data.substr(1);
+  if (path == "-") {
+    std::string text;
+    char buffer[65536];
+    ssize_t n;
+    while ((n = ::read(STDIN_FILENO, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<size_t>(n));
+    if (n < 0) return local_error(fmt::format("cannot read standard input: {}", std::strerror(errno)));
+    return text;
+  }
+  return net::read_file(path, "request file");
+}
 
 Result<std::vector<std::string>> encode_json_messages(std::string_view text, std::string_view source,
                                                       const google::protobuf::Descriptor* type,

@@ -12,6 +12,10 @@
 
 namespace grpcdx::rpc {
 
+// The text behind -d: the argument itself, the file after '@', or all of standard input for
+// "@-". Fails (local) naming a file that cannot be read.
+Result<std::string> read_request_text(const std::string& data);
+
 // Parses every JSON value of `text` into a serialized message of `type`. `source` names the
 // input in error messages ("-d", "file.json"). Fails (local) on malformed JSON, a wrong field
 // type or an unknown field, naming the message number.

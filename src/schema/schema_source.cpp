@@ -116,4 +116,26 @@ Result<std::unique_ptr<SchemaSource>> connect_schema(const SchemaOptions& option
   return open_schema(options, std::move(channel), conn);
 }
 
+Result<ResolvedMethod> resolve_method(const SchemaOptions& options, const net::ConnectionOptions& conn,
+                                      std::string_view method_name) {
+  ResolvedMethod r;
+  TRY(r.channel, net::make_channel(conn));
+  auto connect_and_time = [&]() -> Result<void> {
+    auto start = std::chrono::steady_clock::now();
+    TRY_VOID(net::wait_for_connection(*r.channel, conn));
+    r.connect_time = std::chrono::steady_clock::now() - start;
+    return {};
+  };
+  if (options.uses_files()) {
+    TRY(r.schema, open_schema(options, nullptr, conn));
+    TRY(r.method, r.schema->find_method(method_name));
+    TRY_VOID(connect_and_time());
+  } else {
+    TRY_VOID(connect_and_time());
+    TRY(r.schema, open_schema(options, r.channel, conn));
+    TRY(r.method, r.schema->find_method(method_name));
+  }
+  return r;
+}
+
 }  // namespace grpcdx::schema

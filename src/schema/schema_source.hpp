@@ -95,4 +95,19 @@ Result<std::unique_ptr<SchemaSource>> open_schema(const SchemaOptions& options,
 Result<std::unique_ptr<SchemaSource>> connect_schema(const SchemaOptions& options,
                                                      const net::ConnectionOptions& conn);
 
+// A method found, with the channel and schema it was found through.
+struct ResolvedMethod {
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<SchemaSource> schema;
+  const google::protobuf::MethodDescriptor* method = nullptr;
+  Duration connect_time{};  // how long waiting for the connection took
+};
+
+// Makes the channel and finds `method_name`, in the order that needs the fewest round trips:
+// with --proto/--protoset the method is checked before connecting at all; otherwise the channel
+// is connected (net::wait_for_connection) and the method looked up through reflection.
+// Fails like make_channel, wait_for_connection, open_schema and find_method.
+Result<ResolvedMethod> resolve_method(const SchemaOptions& options, const net::ConnectionOptions& conn,
+                                      std::string_view method_name);
+
 }  // namespace grpcdx::schema
