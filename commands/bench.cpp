@@ -1,6 +1,5 @@
 // `grpcdx bench TARGET METHOD [-d DATA] [-c N] [-n N | -z DUR] [--rps R]`: the load generator,
 // its thresholds for CI gates (exit 7) and `--emit k6`.
-#include <unistd.h>
 
 #include <fmt/format.h>
 

@@ -129,7 +129,9 @@ class ProxyCall final : public grpc::ServerGenericBidiReactor {
   void OnReadDone(bool ok) override {
     std::lock_guard lock(m_mutex);
     m_down_read_pending = false;
-    if (!can_forward_locked()) return;
+    // Without the hold the upstream call may already be complete (its OnDone pending on
+    // another thread): starting an operation on it then would use a finished call.
+    if (!can_forward_locked() || !m_up_hold) return;
     if (ok) {
       m_up_write_pending = true;
       m_up.StartWrite(&m_request);
@@ -297,7 +299,7 @@ class ProxyCall final : public grpc::ServerGenericBidiReactor {
   }
 
   void up_read_locked() {
-    if (m_up_read_pending || m_up_done) return;
+    if (m_up_read_pending || m_up_done || !m_up_hold) return;
     m_up_read_pending = true;
     m_up.StartRead(&m_response);
   }
