@@ -79,6 +79,7 @@ Result<int> run_call(const CallOptions& opt, Io& io) {
   }
 
   std::unique_ptr<rpc::RequestSource> requests;
+  std::optional<std::string> unary_request;  // the one request of a unary method
   if (stream_stdin) {
     requests = std::make_unique<rpc::StreamingJsonSource>(STDIN_FILENO, source_name, method->input_type(), codec);
   } else {
@@ -92,6 +93,7 @@ Result<int> run_call(const CallOptions& opt, Io& io) {
                                        messages.size()),
                            "pass a single JSON object with -d");
       if (messages.empty()) messages.emplace_back();  // the empty message
+      if (!method->server_streaming()) unary_request = messages.front();
     }
     requests = std::make_unique<rpc::ListRequestSource>(std::move(messages));
   }
@@ -165,7 +167,10 @@ Result<int> run_call(const CallOptions& opt, Io& io) {
       monitor->run(cancel, ended);
     };
   }
-  rpc::CallResult result = rpc::invoke(p.channel, invoke_options, *requests, sink);
+  // A plain unary call takes the lighter path; streams and stall watching need the reactor.
+  rpc::CallResult result = unary_request && !invoke_options.monitor
+                               ? rpc::invoke_unary(p.channel, invoke_options, *unary_request, sink)
+                               : rpc::invoke(p.channel, invoke_options, *requests, sink);
   std::optional<stream::StallEvent> stall = monitor ? monitor->first_stall() : std::nullopt;
 
   if (recorder) {

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 
+#include <grpcpp/completion_queue.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/client_callback.h>
@@ -175,6 +176,59 @@ CallResult invoke(const std::shared_ptr<grpc::Channel>& channel, const InvokeOpt
   reactor.write_all(requests);
   reactor.wait_done();
   if (monitor.joinable()) monitor.join();
+  return result;
+}
+
+CallResult invoke_unary(const std::shared_ptr<grpc::Channel>& channel, const InvokeOptions& options,
+                        const std::string& request, const CallSink& sink) {
+  CallResult result;
+  result.start = Clock::now();
+  grpc::ClientContext ctx;
+  if (options.prepare) options.prepare(ctx);
+  grpc::GenericStub stub(channel);
+  grpc::CompletionQueue cq;
+  grpc::Slice slice(request);
+  grpc::ByteBuffer request_buffer(&slice, 1);
+  if (sink.on_send_started) sink.on_send_started(request);
+  auto call = stub.PrepareUnaryCall(&ctx, options.method_path, request_buffer, &cq);
+  call->StartCall();
+  grpc::ByteBuffer response;
+  grpc::Status status;
+  int headers_tag = 1, finish_tag = 2;
+  call->ReadInitialMetadata(&headers_tag);
+  call->Finish(&response, &status, &finish_tag);
+  bool headers_done = false, finished = false;
+  while (!(headers_done && finished)) {
+    void* tag = nullptr;
+    bool ok = false;
+    if (!cq.Next(&tag, &ok)) break;
+    if (tag == &headers_tag) {
+      headers_done = true;
+      if (ok) {
+        result.headers_at = Clock::now();
+        if (sink.on_headers) sink.on_headers(to_metadata(ctx.GetServerInitialMetadata()));
+      }
+    } else if (tag == &finish_tag) {
+      finished = true;
+    }
+  }
+  result.end = Clock::now();
+  result.sent = 1;
+  if (sink.on_sent) sink.on_sent();
+  if (status.ok()) {
+    result.first_message_at = result.end;
+    result.received = 1;
+    if (sink.on_message) sink.on_message(to_string(response));
+  }
+  result.code = status.error_code();
+  result.message = status.error_message();
+  result.details = status.error_details();
+  result.trailers = to_metadata(ctx.GetServerTrailingMetadata());
+  cq.Shutdown();
+  void* tag = nullptr;
+  bool ok = false;
+  while (cq.Next(&tag, &ok)) {
+  }
   return result;
 }
 

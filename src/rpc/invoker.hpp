@@ -80,6 +80,12 @@ struct CallResult {
 CallResult invoke(const std::shared_ptr<grpc::Channel>& channel, const InvokeOptions& options, RequestSource& requests,
                   const CallSink& sink);
 
+// Runs a unary call (one request, one response) through a CompletionQueue on this thread: no
+// callback threads and no writer, so a one-shot command starts and ends sooner. Reports to the
+// same sink as invoke(); InvokeOptions::monitor is not supported here.
+CallResult invoke_unary(const std::shared_ptr<grpc::Channel>& channel, const InvokeOptions& options,
+                        const std::string& request, const CallSink& sink);
+
 // Converts gRPC's multimap of metadata into an ordered list.
 net::Metadata to_metadata(const std::multimap<grpc::string_ref, grpc::string_ref>& map);
 
