@@ -132,19 +132,14 @@ Result<int> run_call(const CallOptions& opt, Io& io) {
   sink.on_message = [&](const std::string& bytes) {
     std::lock_guard lock(out_mutex);
     double t = ms_since(call_start);
-    auto message = codec.from_bytes(bytes, method->output_type());
-    if (!message) {
-      decode_error = message.error();
+    auto decoded = codec.decode(bytes, method->output_type());
+    if (!decoded) {
+      decode_error = decoded.error();
       return false;
     }
-    auto json = codec.to_json(**message);
-    if (!json) {
-      decode_error = json.error();
-      return false;
-    }
-    report.message(*json);
+    report.message(decoded->json);
     if (recorder) {
-      if (auto compact = record_codec.to_json(**message)) recorder->recv(t, *compact);
+      if (auto compact = record_codec.to_json(*decoded->message)) recorder->recv(t, *compact);
     }
     ++received;
     return opt.max_messages <= 0 || received < opt.max_messages;

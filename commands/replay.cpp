@@ -131,18 +131,13 @@ Result<int> run_replay(const ReplayOptions& opt, Io& io) {
   };
   sink.on_message = [&](const std::string& bytes) {
     std::lock_guard lock(out_mutex);
-    auto message = codec.from_bytes(bytes, method->output_type());
-    if (!message) {
-      decode_error = message.error();
+    auto decoded = codec.decode(bytes, method->output_type());
+    if (!decoded) {
+      decode_error = decoded.error();
       return false;
     }
-    auto json = codec.to_json(**message);
-    if (!json) {
-      decode_error = json.error();
-      return false;
-    }
-    report.message(*json);
-    if (opt.compare) received.push_back(std::move(*message));
+    report.message(decoded->json);
+    if (opt.compare) received.push_back(std::move(decoded->message));
     return true;
   };
   const bool fail_on_stall = opt.on_stall == "fail";

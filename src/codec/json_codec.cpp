@@ -58,6 +58,12 @@ Result<std::string> MessageCodec::to_json(const pb::Message& message) const {
   return out;
 }
 
+Result<MessageCodec::Decoded> MessageCodec::decode(std::string_view bytes, const pb::Descriptor* type) {
+  TRY(auto message, from_bytes(bytes, type));
+  TRY(auto json, to_json(*message));
+  return Decoded{std::move(message), std::move(json)};
+}
+
 void JsonSplitter::feed(std::string_view chunk) {
   m_buffer.append(chunk);
   for (; m_scan < m_buffer.size(); ++m_scan) {

@@ -40,6 +40,15 @@ class MessageCodec {
   Result<std::unique_ptr<google::protobuf::Message>> from_bytes(std::string_view bytes,
                                                                 const google::protobuf::Descriptor* type);
 
+  // A response as it arrived: the message and its JSON text.
+  struct Decoded {
+    std::unique_ptr<google::protobuf::Message> message;
+    std::string json;
+  };
+
+  // from_bytes then to_json. Fails as either does.
+  Result<Decoded> decode(std::string_view bytes, const google::protobuf::Descriptor* type);
+
   // Prints a message as JSON (one line, or indented when options.pretty). Fails (local) when an
   // Any holds a type the pool cannot resolve.
   Result<std::string> to_json(const google::protobuf::Message& message) const;

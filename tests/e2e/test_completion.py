@@ -9,7 +9,7 @@ import grpcdx_test as t
 
 SCRIPTS = {
     "bash": os.path.join(t.REPO, "completions", "grpcdx.bash"),
-    "zsh": os.path.join(t.REPO, "completions", "_grpcdx"),
+    "zsh": os.path.join(t.REPO, "completions", "grpcdx.zsh"),
     "fish": os.path.join(t.REPO, "completions", "grpcdx.fish"),
 }
 
