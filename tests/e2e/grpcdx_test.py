@@ -276,6 +276,25 @@ class TestCase(unittest.TestCase):
         return self.assert_error_line(err, contains)
 
 
+class ServedTestCase(TestCase):
+    """A TestCase whose tests share one `grpcdx serve`, started once for the class; its
+    address is self.address."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls._server = serve()
+        cls.address = cls._server.__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._server.__exit__(None, None, None)
+
+
+def events(out, kind):
+    """The JSON events of `kind` ("message", "status", "stall", ...) in a -o json output."""
+    return [e for e in json_lines(out) if e.get("event") == kind]
+
+
 def main():
     """Runs the unittest cases of the calling module; exits non-zero on any failure."""
     binary()

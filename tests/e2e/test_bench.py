@@ -21,16 +21,7 @@ def bench_json(test, args, code=0, timeout=60):
     return lines[0], err
 
 
-class BenchTest(t.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls._server = t.serve()
-        cls.address = cls._server.__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls._server.__exit__(None, None, None)
-
+class BenchTest(t.ServedTestCase):
     def check_figures(self, r):
         self.assertEqual(list(r.keys())[:6], ["count", "ok", "duration_ms", "rps", "latency_ms", "status"])
         self.assertEqual(list(r["latency_ms"].keys()), LATENCY_KEYS)

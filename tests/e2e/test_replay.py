@@ -14,8 +14,7 @@ INPUT = "grpc.testing.TestService/StreamingInputCall"
 OUTPUT = "grpc.testing.TestService/StreamingOutputCall"
 
 
-def events(out, kind):
-    return [e for e in t.json_lines(out) if e.get("event") == kind]
+events = t.events
 
 
 def replay_lines(path):
@@ -32,16 +31,7 @@ def client_stream_file(name, times):
     return t.write_file(name, "\n".join(lines) + "\n")
 
 
-class ReplayTest(t.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls._server = t.serve()
-        cls.address = cls._server.__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls._server.__exit__(None, None, None)
-
+class ReplayTest(t.ServedTestCase):
     def record_bidi(self, name):
         path = os.path.join(t.tmpdir(), name)
         data = "\n".join(json.dumps({"responseParameters": [{"size": n}, {"size": n + 1}]}) for n in (1, 3, 5))

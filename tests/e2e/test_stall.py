@@ -16,20 +16,10 @@ INPUT = "grpc.testing.TestService/StreamingInputCall"
 THREE = '{"responseParameters": [{"size": 1}, {"size": 2}, {"size": 3}]}'
 
 
-def events(out, kind):
-    return [e for e in t.json_lines(out) if e.get("event") == kind]
+events = t.events
 
 
-class StallTest(t.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls._server = t.serve()
-        cls.address = cls._server.__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls._server.__exit__(None, None, None)
-
+class StallTest(t.ServedTestCase):
     def test_silent_peer_is_recv_idle_and_exits_5(self):
         start = time.monotonic()
         rc, out, err = t.run(["call", self.address, OUTPUT, "--plaintext", "-o", "json", "-d", THREE,
