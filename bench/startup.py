@@ -5,7 +5,12 @@
 """Compares grpcdx's start-up cost with a minimal C++ client.
 
 Starts `grpcdx serve --listen 127.0.0.1:0`, then runs, interleaved, each of: baseline list,
-grpcdx list, baseline call, grpcdx call (plus any --extra grpcdx binaries), after a warm-up.
+baseline list with normal exit, grpcdx list, and the same for call (plus any --extra grpcdx
+binaries), after a warm-up. The baseline that ratios are taken against ends with _exit once
+its answer is printed (--fast-exit), as grpcdx does; the "baseline (normal exit)" row is the
+same program returning from main, which tears gRPC down first, for comparison. The baseline's
+call makes the RPCs grpcdx makes (a reflection request for the service's file, then UnaryCall);
+the "compiled stub, no reflection" row makes UnaryCall alone, for comparison.
 Wall time is measured with time.perf_counter around spawn-and-wait, peak memory is ru_maxrss
 from os.wait4. Every run must exit 0 and print the same answer as the baseline.
 Prints a markdown table (or one JSON object with --json). Exit 0 when done, 7 with --check
@@ -191,15 +196,25 @@ def canonical(case, text):
     return text
 
 
+NORMAL_EXIT = "baseline (normal exit)"
+NO_REFLECTION = "baseline (compiled stub, no reflection)"
+
+
 def build_plan(args, address):
     """(case, program label, argv) for each program of one round, in the order they run."""
-    programs = [("baseline", args.baseline, True), ("grpcdx", args.grpcdx, False)]
-    programs += [(label, path, False) for label, path in args.extra]
+    programs = [("baseline", args.baseline, ["--fast-exit"]),
+                (NORMAL_EXIT, args.baseline, []),
+                (NO_REFLECTION, args.baseline, ["--fast-exit"]),
+                ("grpcdx", args.grpcdx, None)]
+    programs += [(label, path, None) for label, path in args.extra]
     plan = []
     for case in ("list", "call"):
-        for label, path, is_baseline in programs:
-            if is_baseline:
-                argv = [path, case, address] + ([CALL_JSON] if case == "call" else [])
+        for label, path, baseline_flags in programs:
+            if label == NO_REFLECTION and case != "call":
+                continue
+            if baseline_flags is not None:
+                mode = "call-stub" if label == NO_REFLECTION else case
+                argv = [path] + baseline_flags + [mode, address] + ([CALL_JSON] if case == "call" else [])
             elif case == "list":
                 argv = [path, "list", address, "--plaintext"]
             else:

@@ -7,6 +7,7 @@
 #include "codec/json_codec.hpp"
 #include "commands/command.hpp"
 #include "commands/common_flags.hpp"
+#include "core/keep_until_exit.hpp"
 #include "report/call_report.hpp"
 #include "rpc/exit_codes.hpp"
 #include "rpc/json_requests.hpp"
@@ -70,6 +71,10 @@ Result<int> run_call(const CallOptions& opt, Io& io) {
   }
 
   TRY(auto p, schema::resolve_method(opt.schema, conn, opt.method));
+  // The channel and the schema (whose pool owns `method`) live until the process ends: main()
+  // exits without tearing them down.
+  keep_until_exit(p.channel);
+  keep_until_exit(std::shared_ptr<const schema::SchemaSource>(std::move(p.schema)));
   const pb::MethodDescriptor* method = p.method;
   const bool client_streams = method->client_streaming();
   if (!client_streams && stream_stdin) {

@@ -4,6 +4,7 @@
 #include "commands/command.hpp"
 #include "commands/common_flags.hpp"
 #include "report/schema_report.hpp"
+#include "core/keep_until_exit.hpp"
 #include "schema/schema_source.hpp"
 
 namespace grpcdx::commands {
@@ -19,7 +20,8 @@ struct DescribeOptions {
 
 Result<int> run_describe(const DescribeOptions& opt, Io& io) {
   TRY(auto conn, to_connection_options(opt.conn, "10s"));
-  TRY(auto source, schema::connect_schema(opt.schema, conn));
+  TRY(std::shared_ptr<schema::SchemaSource> source, schema::connect_schema(opt.schema, conn));
+  keep_until_exit(source);  // main() exits without tearing the channel and pool down
   auto symbol = source->find_symbol(opt.symbol);
   if (opt.output.verbose) {
     for (const auto& note : source->notes()) io.err << "reflection: " << note << "\n";

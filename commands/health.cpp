@@ -4,6 +4,7 @@
 
 #include "commands/command.hpp"
 #include "commands/common_flags.hpp"
+#include "core/keep_until_exit.hpp"
 #include "core/stop_signals.hpp"
 #include "health/health_client.hpp"
 #include "report/health_report.hpp"
@@ -26,6 +27,7 @@ int exit_for(const health::HealthReply& reply) { return reply.serving() ? k_exit
 Result<int> run_check(const HealthOptions& opt, Io& io) {
   TRY(auto conn, to_connection_options(opt.conn, "10s"));
   TRY(auto channel, net::open_channel(conn));
+  keep_until_exit(channel);  // main() exits without the channel's teardown (joining gRPC's threads)
   TRY(auto reply, health::check(channel, conn, opt.service));
   report::print_health(io, output_format(opt.output), reply);
   return exit_for(reply);

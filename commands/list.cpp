@@ -5,6 +5,7 @@
 #include "commands/command.hpp"
 #include "commands/common_flags.hpp"
 #include "report/schema_report.hpp"
+#include "core/keep_until_exit.hpp"
 #include "schema/schema_source.hpp"
 
 namespace grpcdx::commands {
@@ -31,7 +32,8 @@ void print_schema_stats(Io& io, const schema::SchemaSource& source) {
 
 Result<int> run_list(const ListOptions& opt, Io& io) {
   TRY(auto conn, to_connection_options(opt.conn, "10s"));
-  TRY(auto source, schema::connect_schema(opt.schema, conn));
+  TRY(std::shared_ptr<schema::SchemaSource> source, schema::connect_schema(opt.schema, conn));
+  keep_until_exit(source);  // main() exits without tearing the channel and pool down
   const auto format = output_format(opt.output);
   Result<std::string> text;
   if (opt.service.empty()) {

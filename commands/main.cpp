@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "commands/command.hpp"
+#include "core/keep_until_exit.hpp"
 #include "rpc/exit_codes.hpp"
 #include "commands/error_output.hpp"
 
@@ -54,6 +55,7 @@ int main(int argc, char** argv) {
   std::fflush(nullptr);
   _exit(code);
 #else
+  grpcdx::release_kept_objects();
   return code;
 #endif
 }

@@ -1,17 +1,7 @@
 // Repairs of odd FileDescriptorProtos, and the built-in well-known-type files.
 #include "schema/descriptor_repair.hpp"
 
-#include <google/protobuf/any.pb.h>
-#include <google/protobuf/api.pb.h>
 #include <google/protobuf/descriptor.pb.h>
-#include <google/protobuf/duration.pb.h>
-#include <google/protobuf/empty.pb.h>
-#include <google/protobuf/field_mask.pb.h>
-#include <google/protobuf/source_context.pb.h>
-#include <google/protobuf/struct.pb.h>
-#include <google/protobuf/timestamp.pb.h>
-#include <google/protobuf/type.pb.h>
-#include <google/protobuf/wrappers.pb.h>
 
 #include <cctype>
 #include <map>
@@ -133,35 +123,23 @@ void drop_default_json_names(gp::FileDescriptorProto& file) {
   drop_json_names(*file.mutable_extension());
 }
 
-namespace {
-
-// The well-known types' generated code registers their descriptors in the generated pool, but a
-// static link only pulls in the objects something refers to: refer to each here, so the pool has
-// them in the release binary too.
-const void* const volatile k_well_known_types[] = {
-    &descriptor_table_google_2fprotobuf_2fany_2eproto,
-    &descriptor_table_google_2fprotobuf_2fapi_2eproto,
-    &descriptor_table_google_2fprotobuf_2fdescriptor_2eproto,
-    &descriptor_table_google_2fprotobuf_2fduration_2eproto,
-    &descriptor_table_google_2fprotobuf_2fempty_2eproto,
-    &descriptor_table_google_2fprotobuf_2ffield_5fmask_2eproto,
-    &descriptor_table_google_2fprotobuf_2fsource_5fcontext_2eproto,
-    &descriptor_table_google_2fprotobuf_2fstruct_2eproto,
-    &descriptor_table_google_2fprotobuf_2ftimestamp_2eproto,
-    &descriptor_table_google_2fprotobuf_2ftype_2eproto,
-    &descriptor_table_google_2fprotobuf_2fwrappers_2eproto,
-};
-
-}  // namespace
+// The serialized FileDescriptorSet of google/protobuf/*.proto, embedded at build time
+// (CMakeLists.txt, cmake/embed_file.cmake).
+extern const unsigned char k_well_known_types_protoset[];
+extern const std::size_t k_well_known_types_protoset_size;
 
 std::optional<gp::FileDescriptorProto> builtin_file(const std::string& name) {
   if (!name.starts_with("google/protobuf/")) return std::nullopt;
-  (void)k_well_known_types[0];
-  const gp::FileDescriptor* file = gp::DescriptorPool::generated_pool()->FindFileByName(name);
-  if (!file) return std::nullopt;
-  gp::FileDescriptorProto proto;
-  file->CopyTo(&proto);
-  return proto;
+  // Parsed once, on first use: most runs never need it.
+  static const gp::FileDescriptorSet* const set = [] {
+    auto* s = new gp::FileDescriptorSet;
+    s->ParseFromArray(k_well_known_types_protoset, static_cast<int>(k_well_known_types_protoset_size));
+    return s;
+  }();
+  for (const auto& file : set->file()) {
+    if (file.name() == name) return file;
+  }
+  return std::nullopt;
 }
 
 }  // namespace grpcdx::schema
