@@ -9,8 +9,23 @@
 
 namespace grpcdx::chaos {
 
-Counters::Counters(const std::vector<std::string>& specs) {
+Counters::Counters(const std::vector<std::string>& specs, bool tcp) {
   for (const auto& s : specs) m_counts.faults.push_back(FaultCounts{s, 0, 0});
+  m_counts.tcp = tcp;
+}
+
+void Counters::add_connection() {
+  std::lock_guard lock(m_mutex);
+  ++m_counts.connections;
+  ++m_counts.open_connections;
+}
+void Counters::connection_closed() {
+  std::lock_guard lock(m_mutex);
+  if (m_counts.open_connections > 0) --m_counts.open_connections;
+}
+void Counters::add_upstream_failure() {
+  std::lock_guard lock(m_mutex);
+  ++m_counts.upstream_failed;
 }
 
 void Counters::add_call() {
@@ -39,7 +54,10 @@ uint64_t Counters::injected(size_t fault) const {
 }
 CountersSnapshot Counters::snapshot() const {
   std::lock_guard lock(m_mutex);
-  return m_counts;
+  CountersSnapshot c = m_counts;
+  c.bytes_up = m_bytes_up.load(std::memory_order_relaxed);
+  c.bytes_down = m_bytes_down.load(std::memory_order_relaxed);
+  return c;
 }
 
 namespace {
@@ -57,12 +75,27 @@ std::string status_list(const std::map<int, uint64_t>& counts) {
   return out;
 }
 
+// "1.2 MB" for a live line (powers of 1000, one decimal).
+std::string human_bytes(uint64_t n) {
+  if (n < 1000) return fmt::format("{} B", n);
+  static constexpr const char* k_units[] = {"kB", "MB", "GB", "TB"};
+  double v = static_cast<double>(n);
+  size_t u = 0;
+  for (v /= 1000; v >= 1000 && u + 1 < std::size(k_units); v /= 1000) ++u;
+  return fmt::format("{:.1f} {}", v, k_units[u]);
+}
+
 }  // namespace
 
 nlohmann::ordered_json counters_json(const CountersSnapshot& c) {
   nlohmann::ordered_json faults = nlohmann::ordered_json::array();
   for (const auto& f : c.faults)
     faults.push_back({{"spec", f.spec}, {"matched", f.matched}, {"injected", f.injected}});
+  if (c.tcp)
+    return {{"connections", c.connections},
+            {"faults", faults},
+            {"bytes", {{"up", c.bytes_up}, {"down", c.bytes_down}}},
+            {"upstream_failed", c.upstream_failed}};
   return {{"calls", c.calls},
           {"faults", faults},
           {"upstream_status", status_object(c.upstream_status)},
@@ -70,12 +103,19 @@ nlohmann::ordered_json counters_json(const CountersSnapshot& c) {
 }
 
 std::string counters_table(const CountersSnapshot& c) {
-  std::string out = fmt::format("calls            {}\n", c.calls);
+  std::string out = c.tcp ? fmt::format("connections      {}\n", c.connections)
+                          : fmt::format("calls            {}\n", c.calls);
   if (!c.faults.empty()) {
     size_t width = 5;
     for (const auto& f : c.faults) width = std::max(width, f.spec.size());
     out += fmt::format("{:<{}}  {:>8}  {:>8}\n", "fault", width, "matched", "injected");
     for (const auto& f : c.faults) out += fmt::format("{:<{}}  {:>8}  {:>8}\n", f.spec, width, f.matched, f.injected);
+  }
+  if (c.tcp) {
+    out += fmt::format("bytes up         {}\n", c.bytes_up);
+    out += fmt::format("bytes down       {}\n", c.bytes_down);
+    out += fmt::format("upstream failed  {}\n", c.upstream_failed);
+    return out;
   }
   out += fmt::format("upstream status  {}\n", status_list(c.upstream_status));
   out += fmt::format("client status    {}\n", status_list(c.client_status));
@@ -85,6 +125,10 @@ std::string counters_table(const CountersSnapshot& c) {
 std::string live_summary(const CountersSnapshot& counts) {
   uint64_t injected = 0;
   for (const auto& f : counts.faults) injected += f.injected;
+  if (counts.tcp)
+    return fmt::format("grpcdx chaos: connections {} ({} open) | injected {} | up {}, down {}", counts.connections,
+                       counts.open_connections, injected, human_bytes(counts.bytes_up),
+                       human_bytes(counts.bytes_down));
   std::string statuses;
   for (const auto& [code, n] : counts.client_status)
     statuses += fmt::format("{}{} {}", statuses.empty() ? "" : ", ", rpc::status_name(code), n);

@@ -1,7 +1,9 @@
 // The counters of a chaos run, declared in one place: calls, each fault's matched/injected, and
-// the statuses seen upstream and returned to clients; rendered as SPEC's JSON or a text table.
+// the statuses seen upstream and returned to clients (under --tcp: connections and bytes each
+// way instead of calls and statuses); rendered as SPEC's JSON or a text table.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -24,13 +26,21 @@ struct CountersSnapshot {
   std::vector<FaultCounts> faults;
   std::map<int, uint64_t> upstream_status;  // gRPC code -> calls; only calls that reached upstream
   std::map<int, uint64_t> client_status;    // gRPC code -> calls, as the client saw it
+
+  // --tcp: connections instead of calls, bytes instead of statuses.
+  bool tcp = false;
+  uint64_t connections = 0;       // every connection accepted
+  uint64_t open_connections = 0;  // accepted and not closed yet
+  uint64_t bytes_up = 0;          // written to the upstream
+  uint64_t bytes_down = 0;        // written to clients
+  uint64_t upstream_failed = 0;   // connections whose upstream could not be connected
 };
 
 // Thread-safe counters; one instance per proxy.
 class Counters {
  public:
-  // One entry per fault, in order, named by `specs`.
-  explicit Counters(const std::vector<std::string>& specs);
+  // One entry per fault, in order, named by `specs`; `tcp` selects the --tcp counters.
+  explicit Counters(const std::vector<std::string>& specs, bool tcp = false);
 
   void add_call();
   void add_matched(size_t fault);
@@ -40,22 +50,34 @@ class Counters {
   // The injected count of `fault` so far.
   uint64_t injected(size_t fault) const;
 
+  // --tcp. Connections count when accepted (add_connection) and leave the open count when
+  // closed; bytes count as they are written, lock-free since they change on every write.
+  void add_connection();
+  void connection_closed();
+  void add_upstream_failure();
+  void add_bytes_up(uint64_t n) { m_bytes_up.fetch_add(n, std::memory_order_relaxed); }
+  void add_bytes_down(uint64_t n) { m_bytes_down.fetch_add(n, std::memory_order_relaxed); }
+
   CountersSnapshot snapshot() const;
 
  private:
   mutable std::mutex m_mutex;
   CountersSnapshot m_counts;
+  std::atomic<uint64_t> m_bytes_up{0};
+  std::atomic<uint64_t> m_bytes_down{0};
 };
 
 // {"calls": N, "faults": [{"spec", "matched", "injected"}], "upstream_status": {"OK": N},
-// "client_status": {...}}: status names in code order.
+// "client_status": {...}}: status names in code order. Under --tcp: {"connections": N,
+// "faults": [...], "bytes": {"up": N, "down": N}, "upstream_failed": N}.
 nlohmann::ordered_json counters_json(const CountersSnapshot& counts);
 
 // A readable table of the same numbers, several lines, ending with a newline.
 std::string counters_table(const CountersSnapshot& counts);
 
 // One short line for a terminal while the proxy runs: "calls 120 | injected 12 | OK 96,
-// UNAVAILABLE 12 (to clients)".
+// UNAVAILABLE 12 (to clients)"; under --tcp "connections 12 (3 open) | injected 2 | up 1.2 MB,
+// down 48.0 MB".
 std::string live_summary(const CountersSnapshot& counts);
 
 }  // namespace grpcdx::chaos

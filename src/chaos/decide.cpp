@@ -75,8 +75,24 @@ Decision decide(const FaultSpec& spec, const CallInfo& call, Random& rng) {
       a.after_messages = spec.after_messages;
       a.after_duration = spec.after_duration;
       break;
-    case FaultKind::drop: break;
+    case FaultKind::drop:
+    case FaultKind::blackhole: break;
+    case FaultKind::latency:
+      a.delay = spec.delay;
+      a.jitter = spec.jitter;
+      // Jitter is drawn per chunk of bytes as they flow, from an engine seeded here, so a run
+      // with the same --seed repeats without the connection touching the shared source.
+      if (spec.jitter.count() > 0) a.jitter_seed = static_cast<uint64_t>(rng.next_unit() * 9007199254740992.0);
+      break;
+    case FaultKind::bandwidth: a.rate = spec.rate; break;
+    case FaultKind::slice:
+      a.slice_bytes = spec.slice_bytes;
+      a.delay = spec.delay;
+      break;
+    case FaultKind::close: a.after_duration = spec.after_duration.value_or(Duration(0)); break;
   }
+  a.dir = spec.dir;
+  if (spec.kind == FaultKind::reset) a.after_bytes = spec.after_bytes;
   d.action = std::move(a);
   return d;
 }

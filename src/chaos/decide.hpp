@@ -47,8 +47,16 @@ struct FaultAction {
   int code = 0;                          // abort
   std::string message;                   // abort
   uint64_t after_messages = 0;           // cancel, reset, stall
-  std::optional<Duration> after_duration;  // cancel
+  std::optional<Duration> after_duration;  // cancel; close (--tcp)
   std::string source;                    // the spec text, for messages ("abort=UNAVAILABLE")
+  // --tcp faults: latency uses delay and jitter (drawn per chunk from jitter_seed); slice uses
+  // delay as the pause between slices.
+  Direction dir = Direction::both;
+  Duration jitter{0};
+  uint64_t jitter_seed = 0;
+  uint64_t rate = 0;         // bandwidth, bytes/s
+  uint64_t after_bytes = 0;  // reset
+  uint64_t slice_bytes = 0;  // slice
 };
 
 // The outcome of one fault for one call.
@@ -58,8 +66,9 @@ struct Decision {
 };
 
 // Decides `spec` for `call`. Draws exactly one number from `rng` for pct when the call matches
-// (and one more for the jitter of a delay that hits); draws nothing when it does not match.
-// Never fails.
+// (and one more for the jitter of a delay, or the jitter seed of a latency, that hits); draws
+// nothing when it does not match. A --tcp fault has no method or header condition: a connection
+// is a CallInfo with no method, which every --tcp fault matches. Never fails.
 Decision decide(const FaultSpec& spec, const CallInfo& call, Random& rng);
 
 // True when `text` matches `glob`, where '*' matches any run of characters (also '/') and '?'

@@ -17,27 +17,50 @@ namespace grpcdx::chaos {
 namespace {
 
 constexpr std::string_view k_kinds_hint = "use delay, abort, cancel, reset, stall or drop";
+constexpr std::string_view k_tcp_kinds_hint = "use latency, bandwidth, reset, blackhole, slice or close";
 
-Result<FaultKind> parse_kind(std::string_view text) {
-  if (text == "delay") return FaultKind::delay;
-  if (text == "abort") return FaultKind::abort;
-  if (text == "cancel") return FaultKind::cancel;
-  if (text == "reset") return FaultKind::reset;
-  if (text == "stall") return FaultKind::stall;
-  if (text == "drop") return FaultKind::drop;
-  if (text.empty()) return usage_error(fmt::format("missing fault kind ({})", k_kinds_hint));
-  return usage_error(fmt::format("unknown fault kind '{}' ({})", text, k_kinds_hint));
+std::string_view kinds_hint(ProxyMode mode) { return mode == ProxyMode::tcp ? k_tcp_kinds_hint : k_kinds_hint; }
+
+bool is_tcp_only(FaultKind k) {
+  return k == FaultKind::latency || k == FaultKind::bandwidth || k == FaultKind::blackhole || k == FaultKind::slice ||
+         k == FaultKind::close;
 }
 
-// The keys a kind accepts besides the common pct, method, header and limit.
+Result<FaultKind> parse_kind(std::string_view text, ProxyMode mode) {
+  static constexpr FaultKind k_all[] = {FaultKind::delay,   FaultKind::abort,     FaultKind::cancel,
+                                        FaultKind::reset,   FaultKind::stall,     FaultKind::drop,
+                                        FaultKind::latency, FaultKind::bandwidth, FaultKind::blackhole,
+                                        FaultKind::slice,   FaultKind::close};
+  if (text.empty()) return usage_error(fmt::format("missing fault kind ({})", kinds_hint(mode)));
+  for (FaultKind k : k_all) {
+    if (kind_name(k) != text) continue;
+    bool tcp_only = is_tcp_only(k), grpc_only = !tcp_only && k != FaultKind::reset;
+    if (mode == ProxyMode::grpc && tcp_only)
+      return usage_error(fmt::format("'{}' is a --tcp fault: add --tcp for the byte-level proxy (without it, {})",
+                                     text, k_kinds_hint));
+    if (mode == ProxyMode::tcp && grpc_only)
+      return usage_error(
+          fmt::format("'{}' is a gRPC fault and does not apply to --tcp ({})", text, k_tcp_kinds_hint));
+    return k;
+  }
+  return usage_error(fmt::format("unknown fault kind '{}' ({})", text, kinds_hint(mode)));
+}
+
+// The keys a kind accepts besides the common ones (pct, method, header, limit; under --tcp pct,
+// dir, limit).
 std::vector<std::string_view> kind_keys(FaultKind kind) {
   switch (kind) {
     case FaultKind::delay: return {"delay", "jitter"};
     case FaultKind::abort: return {"code", "message"};
     case FaultKind::cancel:
     case FaultKind::reset:
-    case FaultKind::stall: return {"after"};
-    case FaultKind::drop: return {};
+    case FaultKind::stall:
+    case FaultKind::close: return {"after"};
+    case FaultKind::drop:
+    case FaultKind::blackhole: return {};
+    case FaultKind::latency: return {"latency", "jitter"};
+    case FaultKind::bandwidth: return {"bandwidth"};
+    case FaultKind::slice: return {"slice", "delay"};
   }
   return {};
 }
@@ -47,8 +70,28 @@ std::string_view kind_value_key(FaultKind kind) {
   switch (kind) {
     case FaultKind::delay: return "delay";
     case FaultKind::abort: return "code";
+    case FaultKind::latency: return "latency";
+    case FaultKind::bandwidth: return "bandwidth";
+    case FaultKind::slice: return "slice";
     default: return {};
   }
+}
+
+// How to write a kind that takes no value, for the message when one is given anyway.
+std::string_view no_value_usage(FaultKind kind, ProxyMode mode) {
+  switch (kind) {
+    case FaultKind::reset: return mode == ProxyMode::tcp ? "reset,after=BYTES" : "reset,after=N";
+    case FaultKind::close: return "close,after=DUR";
+    case FaultKind::drop: return "drop";
+    case FaultKind::blackhole: return "blackhole";
+    default: return {};
+  }
+}
+
+// The common keys of a mode, as the unknown-key message lists them.
+std::string common_keys(FaultKind kind, ProxyMode mode) {
+  if (mode == ProxyMode::grpc) return "pct, method, header, limit";
+  return kind == FaultKind::close ? "pct, limit" : "pct, dir, limit";
 }
 
 Result<uint64_t> parse_count(std::string_view text, std::string_view what) {
@@ -64,7 +107,25 @@ bool all_digits(std::string_view text) {
 }
 
 // Validates one key=value of `spec`. Fails (usage) with the problem, not naming the key's place.
-Result<void> apply_key(FaultSpec& spec, std::string_view key, std::string_view value) {
+Result<void> apply_key(FaultSpec& spec, std::string_view key, std::string_view value, ProxyMode mode) {
+  if (mode == ProxyMode::tcp && (key == "method" || key == "header"))
+    return usage_error(fmt::format("key '{}' does not apply to --tcp (bytes have no methods or metadata; keys: {})",
+                                   key, common_keys(spec.kind, mode)));
+  if (key == "dir") {
+    if (mode == ProxyMode::grpc)
+      return usage_error("key 'dir' needs --tcp (the gRPC proxy's faults act on calls, not on one direction of bytes)");
+    if (spec.kind == FaultKind::close)
+      return usage_error("key 'dir' does not apply to 'close' (it closes both directions)");
+    if (value == "up")
+      spec.dir = Direction::up;
+    else if (value == "down")
+      spec.dir = Direction::down;
+    else if (value == "both")
+      spec.dir = Direction::both;
+    else
+      return usage_error(fmt::format("invalid dir '{}' (use up, down or both)", value));
+    return {};
+  }
   if (key == "pct") {
     double pct = 0;
     auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), pct);
@@ -77,7 +138,7 @@ Result<void> apply_key(FaultSpec& spec, std::string_view key, std::string_view v
   if (key == "method") {
     if (value.empty()) return usage_error("empty method (use a glob like pkg.Service/* or pkg.Service/Method)");
     std::string glob(value);
-    if (glob.starts_with('/')) glob.erase(0, 1);  // "/pkg.S/M" as on the wire
+    while (glob.starts_with('/')) glob.erase(0, 1);  // "/pkg.S/M" as on the wire
     if (glob.find('/') == std::string::npos && glob.find('*') == std::string::npos)
       return usage_error(fmt::format("invalid method '{}' (use pkg.Service/Method, or a glob like pkg.Service/*)",
                                      value));
@@ -103,20 +164,38 @@ Result<void> apply_key(FaultSpec& spec, std::string_view key, std::string_view v
   }
   auto keys = kind_keys(spec.kind);
   if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
-    static const std::set<std::string_view> k_known = {"delay", "jitter", "code", "message", "after"};
+    static const std::set<std::string_view> k_known = {"delay",   "jitter",    "code",  "message",
+                                                       "after",   "latency",   "slice", "bandwidth"};
     if (k_known.contains(key))
       return usage_error(fmt::format("key '{}' does not apply to '{}'", key, kind_name(spec.kind)));
-    return usage_error(fmt::format("unknown key '{}' (keys: {}pct, method, header, limit)", key,
+    return usage_error(fmt::format("unknown key '{}' (keys: {}{})", key,
                                    [&] {
                                      std::string s;
                                      for (auto k : keys) s += std::string(k) + ", ";
                                      return s;
-                                   }()));
+                                   }(),
+                                   common_keys(spec.kind, mode)));
   }
-  if (key == "delay" || key == "jitter") {
+  if (key == "delay" || key == "jitter" || key == "latency") {
     auto d = parse_duration(value);
     if (!d) return usage_error(fmt::format("invalid {} '{}' (use a duration like 200ms or 1s)", key, value));
-    (key == "delay" ? spec.delay : spec.jitter) = *d;
+    (key == "jitter" ? spec.jitter : spec.delay) = *d;
+    return {};
+  }
+  if (key == "bandwidth") {
+    std::string_view number = value;
+    if (number.ends_with("/s")) number.remove_suffix(2);
+    auto rate = parse_bytes(number, "bandwidth");
+    if (!rate)
+      return usage_error(fmt::format("invalid bandwidth '{}' (use bytes per second like 100000/s, 100KB/s or 1MiB/s)",
+                                     value));
+    if (*rate == 0) return usage_error("bandwidth 0 would forward nothing (use blackhole for that, or a rate like 1KB/s)");
+    spec.rate = *rate;
+    return {};
+  }
+  if (key == "slice") {
+    TRY(spec.slice_bytes, parse_bytes(value, "slice"));
+    if (spec.slice_bytes == 0) return usage_error("slice 0 would forward nothing (use a size of 1 byte or more)");
     return {};
   }
   if (key == "code") {
@@ -128,6 +207,19 @@ Result<void> apply_key(FaultSpec& spec, std::string_view key, std::string_view v
   }
   if (key == "message") {
     spec.message = std::string(value);
+    return {};
+  }
+  if (key == "after" && spec.kind == FaultKind::close) {
+    auto d = parse_duration(value);
+    if (!d) return usage_error(fmt::format("invalid after '{}' (use a duration like 500ms or 2s)", value));
+    spec.after_duration = *d;
+    return {};
+  }
+  if (key == "after" && mode == ProxyMode::tcp) {
+    auto bytes = parse_bytes(value, "after");
+    if (!bytes)
+      return usage_error(fmt::format("invalid after '{}' (use a number of bytes like 1024, 64KB or 1MiB)", value));
+    spec.after_bytes = *bytes;
     return {};
   }
   if (key == "after") {
@@ -156,6 +248,15 @@ Result<void> check_complete(const FaultSpec& spec, const std::set<std::string>& 
   if (spec.kind == FaultKind::delay && spec.jitter > spec.delay)
     return usage_error(fmt::format("jitter {} is larger than the delay {}", format_duration(spec.jitter),
                                    format_duration(spec.delay)));
+  if (spec.kind == FaultKind::latency && !seen.contains("latency"))
+    return usage_error("latency needs a duration (use latency=50ms)");
+  if (spec.kind == FaultKind::latency && spec.jitter > spec.delay)
+    return usage_error(fmt::format("jitter {} is larger than the latency {}", format_duration(spec.jitter),
+                                   format_duration(spec.delay)));
+  if (spec.kind == FaultKind::bandwidth && !seen.contains("bandwidth"))
+    return usage_error("bandwidth needs a rate (use bandwidth=100KB/s)");
+  if (spec.kind == FaultKind::slice && !seen.contains("slice"))
+    return usage_error("slice needs a size (use slice=100, in bytes)");
   return {};
 }
 
@@ -171,11 +272,54 @@ std::string_view kind_name(FaultKind kind) {
     case FaultKind::reset: return "reset";
     case FaultKind::stall: return "stall";
     case FaultKind::drop: return "drop";
+    case FaultKind::latency: return "latency";
+    case FaultKind::bandwidth: return "bandwidth";
+    case FaultKind::blackhole: return "blackhole";
+    case FaultKind::slice: return "slice";
+    case FaultKind::close: return "close";
   }
   return "?";
 }
 
-Result<FaultSpec> parse_fault_spec(std::string_view text) {
+std::string_view direction_name(Direction dir) {
+  switch (dir) {
+    case Direction::up: return "up";
+    case Direction::down: return "down";
+    case Direction::both: return "both";
+  }
+  return "?";
+}
+
+Result<uint64_t> parse_bytes(std::string_view text, std::string_view what) {
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  std::string_view unit = text.substr(digits);
+  uint64_t scale = 0;
+  if (unit.empty() || unit == "B") scale = 1;
+  else if (unit == "KB" || unit == "kB" || unit == "K") scale = 1000;
+  else if (unit == "KiB") scale = 1024;
+  else if (unit == "MB" || unit == "M") scale = 1000 * 1000;
+  else if (unit == "MiB") scale = 1024 * 1024;
+  else if (unit == "GB" || unit == "G") scale = 1000ULL * 1000 * 1000;
+  else if (unit == "GiB") scale = 1024ULL * 1024 * 1024;
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + digits, value);
+  if (digits == 0 || ec != std::errc() || scale == 0 || value > UINT64_MAX / scale)
+    return usage_error(fmt::format("invalid {} '{}' (use bytes like 1400, 64KB or 1MiB)", what, text));
+  return value * scale;
+}
+
+std::string format_bytes(uint64_t bytes) {
+  if (bytes == 0) return "0";
+  static constexpr std::pair<uint64_t, std::string_view> k_units[] = {
+      {1024ULL * 1024 * 1024, "GiB"}, {1000ULL * 1000 * 1000, "GB"}, {1024 * 1024, "MiB"},
+      {1000 * 1000, "MB"},            {1024, "KiB"},                 {1000, "KB"}};
+  for (const auto& [scale, name] : k_units)
+    if (bytes % scale == 0) return fmt::format("{}{}", bytes / scale, name);
+  return std::to_string(bytes);
+}
+
+Result<FaultSpec> parse_fault_spec(std::string_view text, ProxyMode mode) {
   std::vector<std::string_view> parts;
   size_t start = 0;
   while (true) {
@@ -188,14 +332,16 @@ Result<FaultSpec> parse_fault_spec(std::string_view text) {
   spec.text = std::string(text);
   std::string_view head = parts.front();
   size_t eq = head.find('=');
-  TRY(spec.kind, parse_kind(head.substr(0, eq)));
+  TRY(spec.kind, parse_kind(head.substr(0, eq), mode));
   std::set<std::string> seen;
   if (eq != std::string_view::npos) {
     std::string_view key = kind_value_key(spec.kind);
-    if (key.empty())
-      return usage_error(fmt::format("'{}' takes no value of its own (use {},after=N)", kind_name(spec.kind),
-                                     kind_name(spec.kind)));
-    TRY_VOID(apply_key(spec, key, head.substr(eq + 1)));
+    if (key.empty()) {
+      std::string_view usage = no_value_usage(spec.kind, mode);
+      return usage_error(fmt::format("'{}' takes no value of its own (use {})", kind_name(spec.kind),
+                                     usage.empty() ? fmt::format("{},after=N", kind_name(spec.kind)) : usage));
+    }
+    TRY_VOID(apply_key(spec, key, head.substr(eq + 1), mode));
     seen.insert(std::string(key));
   }
   for (size_t i = 1; i < parts.size(); ++i) {
@@ -206,13 +352,14 @@ Result<FaultSpec> parse_fault_spec(std::string_view text) {
       return usage_error(fmt::format("'{}' is not key=value", part));
     std::string key(part.substr(0, peq));
     if (!seen.insert(key).second) return usage_error(fmt::format("key '{}' given twice", key));
-    TRY_VOID(apply_key(spec, key, part.substr(peq + 1)));
+    TRY_VOID(apply_key(spec, key, part.substr(peq + 1), mode));
   }
   TRY_VOID(check_complete(spec, seen));
   return spec;
 }
 
-Result<std::vector<FaultSpec>> parse_rules(std::string_view json_text, const std::string& file_name) {
+Result<std::vector<FaultSpec>> parse_rules(std::string_view json_text, const std::string& file_name,
+                                           ProxyMode mode) {
   using nlohmann::json;
   auto fail = [&](const std::string& where, const std::string& message) {
     return local_error(fmt::format("{}: {}{}", file_name, where.empty() ? "" : where + ": ", message),
@@ -238,9 +385,9 @@ Result<std::vector<FaultSpec>> parse_rules(std::string_view json_text, const std
     const auto& entry = faults[i];
     if (!entry.is_object()) return fail(where, "expected an object like {\"kind\": \"abort\", \"code\": \"UNAVAILABLE\"}");
     if (!entry.contains("kind") || !entry["kind"].is_string())
-      return fail(where + ".kind", fmt::format("missing or not a string ({})", k_kinds_hint));
+      return fail(where + ".kind", fmt::format("missing or not a string ({})", kinds_hint(mode)));
     FaultSpec spec;
-    auto kind = parse_kind(entry["kind"].get<std::string>());
+    auto kind = parse_kind(entry["kind"].get<std::string>(), mode);
     if (!kind) return fail(where + ".kind", kind.error().message);
     spec.kind = *kind;
     std::set<std::string> seen;
@@ -256,7 +403,7 @@ Result<std::vector<FaultSpec>> parse_rules(std::string_view json_text, const std
       else
         return fail(where + "." + key, fmt::format("expected a string or a number, got {}", value.type_name()));
       seen.insert(key);
-      if (auto applied = apply_key(spec, key, text); !applied) return fail(where + "." + key, applied.error().message);
+      if (auto applied = apply_key(spec, key, text, mode); !applied) return fail(where + "." + key, applied.error().message);
     }
     if (auto complete = check_complete(spec, seen); !complete) return fail(where, complete.error().message);
     spec.text = to_flag_form(spec);
@@ -283,9 +430,25 @@ std::string to_flag_form(const FaultSpec& s) {
         out += ",after=" + format_duration(*s.after_duration);
       else if (s.after_messages > 0)
         out += ",after=" + std::to_string(s.after_messages);
+      else if (s.after_bytes > 0)
+        out += ",after=" + format_bytes(s.after_bytes);
       break;
-    case FaultKind::drop: break;
+    case FaultKind::drop:
+    case FaultKind::blackhole: break;
+    case FaultKind::latency:
+      out += "=" + format_duration(s.delay);
+      if (s.jitter.count() > 0) out += ",jitter=" + format_duration(s.jitter);
+      break;
+    case FaultKind::bandwidth: out += "=" + format_bytes(s.rate) + "/s"; break;
+    case FaultKind::slice:
+      out += "=" + format_bytes(s.slice_bytes);
+      if (s.delay.count() > 0) out += ",delay=" + format_duration(s.delay);
+      break;
+    case FaultKind::close:
+      if (s.after_duration && s.after_duration->count() > 0) out += ",after=" + format_duration(*s.after_duration);
+      break;
   }
+  if (s.dir != Direction::both) out += ",dir=" + std::string(direction_name(s.dir));
   if (s.pct != 100.0) out += ",pct=" + format_pct(s.pct);
   if (!s.method_glob.empty()) out += ",method=" + s.method_glob;
   if (!s.header_key.empty()) out += ",header=" + s.header_key + ":" + s.header_value_glob;

@@ -1,5 +1,5 @@
 // Fault specifications of `grpcdx chaos`: the parsed, validated form of --fault SPEC and of
-// --rules FILE, shared by the L7 proxy and (later) the TCP proxy.
+// --rules FILE, shared by the L7 proxy and the TCP proxy (--tcp).
 #pragma once
 
 #include <cstdint>
@@ -13,10 +13,21 @@
 
 namespace grpcdx::chaos {
 
-enum class FaultKind { delay, abort, cancel, reset, stall, drop };
+// delay..drop are the gRPC proxy's faults; latency..close are --tcp's; reset is in both, with
+// `after` counting messages in one and bytes in the other.
+enum class FaultKind { delay, abort, cancel, reset, stall, drop, latency, bandwidth, blackhole, slice, close };
+
+// Which proxy a fault is parsed for: the gRPC-aware one, or the byte-level one of --tcp.
+enum class ProxyMode { grpc, tcp };
+
+// Which way the bytes a --tcp fault acts on flow: client -> upstream, upstream -> client, or both.
+enum class Direction { up, down, both };
 
 // "delay", "abort", ...
 std::string_view kind_name(FaultKind kind);
+
+// "up", "down", "both".
+std::string_view direction_name(Direction dir);
 
 // One fault, validated once: every field holds a legal value for its kind.
 struct FaultSpec {
@@ -40,20 +51,37 @@ struct FaultSpec {
   uint64_t after_messages = 0;
   // ... or, for cancel only, after this long.
   std::optional<Duration> after_duration;
+
+  // --tcp faults. latency uses delay and jitter (drawn per chunk); slice uses delay as the pause
+  // between slices; close uses after_duration (default 0: at once).
+  Direction dir = Direction::both;
+  uint64_t rate = 0;         // bandwidth: bytes per second (> 0)
+  uint64_t after_bytes = 0;  // reset: after this many bytes forwarded in `dir`
+  uint64_t slice_bytes = 0;  // slice: at most this many bytes a write (> 0)
 };
 
 // Parses a --fault value: a kind, optionally `=VALUE`, then `,key=value` pairs, e.g.
 // "delay=200ms,jitter=50ms,pct=25,method=grpc.testing.*/*". Fails (usage) with a message naming
 // the key and the problem, e.g. "unknown status code 'NOPE' (use a name like UNAVAILABLE or a
 // number 0-16)", "unknown fault kind 'slow' (use delay, abort, cancel, reset, stall or drop)" or
-// "key 'jitter' does not apply to 'abort'".
-Result<FaultSpec> parse_fault_spec(std::string_view text);
+// "key 'jitter' does not apply to 'abort'". `mode` decides which kinds and keys are legal: a
+// fault of the other mode fails naming the kind and the mode ("'latency' is a --tcp fault ...").
+Result<FaultSpec> parse_fault_spec(std::string_view text, ProxyMode mode = ProxyMode::grpc);
 
 // Parses the contents of a rules file: {"faults": [{"kind": "abort", "code": "UNAVAILABLE",
 // ...}, ...]} with the keys of the flag form. `file_name` prefixes every message. Fails (local)
 // on invalid JSON ("rules.json: invalid JSON at line 3, column 5: ...") or an invalid entry,
 // naming the entry and field ("rules.json: faults[1].code: unknown status code 'NOPE' (...)").
-Result<std::vector<FaultSpec>> parse_rules(std::string_view json_text, const std::string& file_name);
+Result<std::vector<FaultSpec>> parse_rules(std::string_view json_text, const std::string& file_name,
+                                           ProxyMode mode = ProxyMode::grpc);
+
+// Parses a byte count such as "1500", "64KB", "64KiB" or "1MB" (KB/MB/GB are powers of 1000,
+// KiB/MiB/GiB of 1024). Fails (usage) naming `what`: "invalid slice 'x' (use bytes like 1400,
+// 64KB or 1MiB)".
+Result<uint64_t> parse_bytes(std::string_view text, std::string_view what);
+
+// A byte count in the largest unit that keeps it whole: "1MiB", "64KB", "1500".
+std::string format_bytes(uint64_t bytes);
 
 // The canonical flag form of a spec ("abort=UNAVAILABLE,pct=30,method=pkg.S/*").
 std::string to_flag_form(const FaultSpec& spec);

@@ -20,16 +20,24 @@ bool is_terminal(FaultKind k) { return k == FaultKind::abort || k == FaultKind::
 }  // namespace
 
 Injector::Injector(InjectorOptions options, std::unique_ptr<Random> rng)
-    : m_options(std::move(options)), m_rng(std::move(rng)), m_counters(counter_names(m_options)) {
+    : m_options(std::move(options)),
+      m_rng(std::move(rng)),
+      m_counters(counter_names(m_options), m_options.mode == ProxyMode::tcp) {
   m_injected.assign(m_options.faults.size(), 0);
 }
 
-bool Injector::take_slot(CallPlan& plan) {
-  if (plan.holds_slot) return true;
+bool Injector::take_slot(bool& holds_slot) {
+  if (holds_slot) return true;
   if (m_options.max_active && m_active >= *m_options.max_active) return false;
   ++m_active;
-  plan.holds_slot = true;
+  holds_slot = true;
   return true;
+}
+
+void Injector::release_slot(bool holds_slot) {
+  if (!holds_slot) return;
+  std::lock_guard lock(m_mutex);
+  if (m_active > 0) --m_active;
 }
 
 CallPlan Injector::plan(const CallInfo& call) {
@@ -46,7 +54,7 @@ CallPlan Injector::plan(const CallInfo& call) {
     } else if (a.kind != FaultKind::delay) {
       if (plan.stream || plan.terminal) return false;
     }
-    if (!take_slot(plan)) return false;
+    if (!take_slot(plan.holds_slot)) return false;
     if (a.kind == FaultKind::delay)
       plan.delay += a.delay;
     else if (is_terminal(a.kind))
@@ -90,10 +98,27 @@ CallPlan Injector::plan(const CallInfo& call) {
   return plan;
 }
 
-void Injector::release(const CallPlan& plan) {
-  if (!plan.holds_slot) return;
+void Injector::release(const CallPlan& plan) { release_slot(plan.holds_slot); }
+
+ConnectionPlan Injector::plan_connection() {
+  ConnectionPlan plan;
+  m_counters.add_connection();
+  const CallInfo connection;  // no method, no metadata: --tcp faults have no such conditions
   std::lock_guard lock(m_mutex);
-  if (m_active > 0) --m_active;
+  for (size_t i = 0; i < m_options.faults.size(); ++i) {
+    Decision d = decide(m_options.faults[i], connection, *m_rng);
+    if (d.matched) m_counters.add_matched(i);
+    if (!d.action) continue;
+    const auto& spec = m_options.faults[i];
+    if (spec.limit && m_injected[i] >= *spec.limit) continue;
+    if (!take_slot(plan.holds_slot)) continue;
+    ++m_injected[i];
+    m_counters.add_injected(i);
+    plan.actions.push_back(std::move(*d.action));
+  }
+  return plan;
 }
+
+void Injector::release(const ConnectionPlan& plan) { release_slot(plan.holds_slot); }
 
 }  // namespace grpcdx::chaos

@@ -24,10 +24,18 @@ struct CallPlan {
   bool holds_slot = false;                // counts against --max-active until released
 };
 
+// Everything that will be done to one --tcp connection: every fault that hit, in order (they all
+// apply; tcp_proxy.hpp says how they combine).
+struct ConnectionPlan {
+  std::vector<FaultAction> actions;
+  bool holds_slot = false;  // counts against --max-active until released
+};
+
 struct InjectorOptions {
   std::vector<FaultSpec> faults;
   bool header_faults = false;            // honour x-grpcdx-delay / x-grpcdx-abort
   std::optional<uint64_t> max_active;    // calls under a fault at once; none: no cap
+  ProxyMode mode = ProxyMode::grpc;      // tcp: plan_connection() and the --tcp counters
 };
 
 // Plans calls. Thread-safe; the random draws of one call happen together under a lock, so the
@@ -45,6 +53,14 @@ class Injector {
   // Frees the --max-active slot of a finished call's plan (no effect when it held none).
   void release(const CallPlan& plan);
 
+  // --tcp: counts the connection, decides every fault in order (one pct draw each, plus a jitter
+  // seed for a latency with jitter) and accepts every hit fault that is within its limit, while
+  // a --max-active slot is free (one slot per connection).
+  ConnectionPlan plan_connection();
+
+  // Frees the --max-active slot of a closed connection's plan (no effect when it held none).
+  void release(const ConnectionPlan& plan);
+
   Counters& counters() { return m_counters; }
   const Counters& counters() const { return m_counters; }
 
@@ -54,7 +70,8 @@ class Injector {
 
  private:
   // Takes a --max-active slot for a call that does not hold one yet; false when all are taken.
-  bool take_slot(CallPlan& plan);
+  bool take_slot(bool& holds_slot);
+  void release_slot(bool holds_slot);
 
   InjectorOptions m_options;
   std::unique_ptr<Random> m_rng;

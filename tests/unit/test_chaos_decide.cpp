@@ -173,3 +173,111 @@ TEST_CASE("counters_json has SPEC's shape") {
   auto table = counters_table(c.snapshot());
   CHECK(table.find("client status    OK 1, UNAVAILABLE 1\n") != std::string::npos);
 }
+
+namespace {
+
+FaultSpec tcp_spec(const char* text) {
+  auto s = parse_fault_spec(text, ProxyMode::tcp);
+  REQUIRE(s);
+  return *s;
+}
+
+}  // namespace
+
+TEST_CASE("decide --tcp: every connection matches; pct is one draw; a jittered latency draws its seed") {
+  ScriptedRandom rng({0.2, 0.5, 0.35});
+  auto latency = tcp_spec("latency=50ms,jitter=10ms,pct=30,dir=down");
+  auto hit = decide(latency, CallInfo{}, rng);
+  CHECK(hit.matched);
+  REQUIRE(hit.action);
+  CHECK(hit.action->kind == FaultKind::latency);
+  CHECK(hit.action->delay == 50ms);
+  CHECK(hit.action->jitter == 10ms);
+  CHECK(hit.action->dir == Direction::down);
+  CHECK(hit.action->jitter_seed == static_cast<uint64_t>(0.5 * 9007199254740992.0));
+  auto miss = decide(latency, CallInfo{}, rng);
+  CHECK(miss.matched);
+  CHECK(!miss.action);  // 35 is not below 30, and a miss draws no seed
+  CHECK(rng.left() == 0);
+  ScriptedRandom one({0.99});
+  auto reset = decide(tcp_spec("reset,after=1KB,dir=up"), CallInfo{}, one);
+  REQUIRE(reset.action);
+  CHECK(reset.action->after_bytes == 1000);
+  CHECK(reset.action->dir == Direction::up);
+  CHECK(one.left() == 0);
+}
+
+TEST_CASE("Injector::plan_connection: every hit applies, within limits and --max-active") {
+  InjectorOptions o;
+  o.mode = ProxyMode::tcp;
+  o.faults = {tcp_spec("latency=10ms"), tcp_spec("reset,after=100,limit=1"), tcp_spec("bandwidth=1KB/s,pct=50")};
+  o.max_active = 2;
+  Injector inj(o, std::make_unique<ScriptedRandom>(std::deque<double>{0, 0, 0.4, 0, 0, 0.6, 0, 0, 0}));
+  auto first = inj.plan_connection();
+  REQUIRE(first.actions.size() == 3);
+  CHECK(first.actions[0].kind == FaultKind::latency);
+  CHECK(first.actions[1].kind == FaultKind::reset);
+  CHECK(first.actions[2].rate == 1000);
+  CHECK(first.holds_slot);
+  auto second = inj.plan_connection();  // the reset is past its limit; bandwidth's draw misses
+  REQUIRE(second.actions.size() == 1);
+  CHECK(second.actions[0].kind == FaultKind::latency);
+  auto third = inj.plan_connection();  // two connections hold the two slots
+  CHECK(third.actions.empty());
+  CHECK(!third.holds_slot);
+  inj.release(first);
+  inj.release(third);
+  auto c = inj.counters().snapshot();
+  CHECK(c.tcp);
+  CHECK(c.connections == 3);
+  CHECK(c.open_connections == 3);  // the proxy reports closes itself
+  CHECK(c.faults[0].matched == 3);
+  CHECK(c.faults[0].injected == 2);
+  CHECK(c.faults[1].injected == 1);
+  CHECK(c.faults[2].injected == 1);
+}
+
+TEST_CASE("Injector::plan_connection: the same seed gives the same faults") {
+  InjectorOptions o;
+  o.mode = ProxyMode::tcp;
+  o.faults = {tcp_spec("reset,pct=30"), tcp_spec("latency=5ms,jitter=1ms,pct=50")};
+  Injector one(o, std::make_unique<SeededRandom>(7)), two(o, std::make_unique<SeededRandom>(7));
+  int resets = 0;
+  for (int i = 0; i < 1000; ++i) {
+    auto a = one.plan_connection(), b = two.plan_connection();
+    REQUIRE(a.actions.size() == b.actions.size());
+    for (size_t k = 0; k < a.actions.size(); ++k) {
+      CHECK(a.actions[k].kind == b.actions[k].kind);
+      CHECK(a.actions[k].jitter_seed == b.actions[k].jitter_seed);
+    }
+    resets += !a.actions.empty() && a.actions[0].kind == FaultKind::reset;
+  }
+  CHECK(resets > 240);
+  CHECK(resets < 360);
+}
+
+TEST_CASE("counters_json --tcp: connections and bytes instead of calls and statuses") {
+  Counters c({"latency=10ms"}, true);
+  c.add_connection();
+  c.add_connection();
+  c.connection_closed();
+  c.add_matched(0);
+  c.add_injected(0);
+  c.add_bytes_up(100);
+  c.add_bytes_up(20);
+  c.add_bytes_down(5000);
+  c.add_upstream_failure();
+  auto s = c.snapshot();
+  CHECK(s.open_connections == 1);
+  CHECK(counters_json(s).dump() ==
+        R"({"connections":2,"faults":[{"spec":"latency=10ms","matched":1,"injected":1}],)"
+        R"("bytes":{"up":120,"down":5000},"upstream_failed":1})");
+  CHECK(counters_table(s) ==
+        "connections      2\n"
+        "fault          matched  injected\n"
+        "latency=10ms         1         1\n"
+        "bytes up         120\n"
+        "bytes down       5000\n"
+        "upstream failed  1\n");
+  CHECK(live_summary(s) == "grpcdx chaos: connections 2 (1 open) | injected 1 | up 120 B, down 5.0 kB");
+}

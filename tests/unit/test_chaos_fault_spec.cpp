@@ -123,3 +123,134 @@ TEST_CASE("parse_rules: errors name the file, entry and field") {
   CHECK(err(R"([1])") == "rules.json: expected a JSON object {\"faults\": [...]}");
   CHECK(err("{\"faults\": [\n  {\"kind\": }]}").starts_with("rules.json: invalid JSON: parse error at line 2, column 12"));
 }
+
+TEST_CASE("parse_fault_spec --tcp: kinds, values and dir") {
+  const auto tcp = ProxyMode::tcp;
+  auto latency = parse_fault_spec("latency=50ms,jitter=10ms,dir=down,pct=40", tcp);
+  REQUIRE(latency);
+  CHECK(latency->kind == FaultKind::latency);
+  CHECK(latency->delay == 50ms);
+  CHECK(latency->jitter == 10ms);
+  CHECK(latency->dir == Direction::down);
+  CHECK(latency->pct == 40);
+  CHECK(parse_fault_spec("latency=5ms", tcp)->dir == Direction::both);
+  CHECK(parse_fault_spec("bandwidth=100KB/s", tcp)->rate == 100000);
+  CHECK(parse_fault_spec("bandwidth=1MiB/s,dir=up", tcp)->rate == 1048576);
+  CHECK(parse_fault_spec("bandwidth=2500", tcp)->rate == 2500);
+  CHECK(parse_fault_spec("reset", tcp)->after_bytes == 0);
+  CHECK(parse_fault_spec("reset,after=64KiB,dir=down", tcp)->after_bytes == 65536);
+  CHECK(parse_fault_spec("blackhole,dir=up", tcp)->kind == FaultKind::blackhole);
+  auto slice = parse_fault_spec("slice=100,delay=2ms,limit=3", tcp);
+  REQUIRE(slice);
+  CHECK(slice->slice_bytes == 100);
+  CHECK(slice->delay == 2ms);
+  CHECK(*slice->limit == 3);
+  CHECK(*parse_fault_spec("close,after=1500ms", tcp)->after_duration == 1500ms);
+  CHECK(!parse_fault_spec("close", tcp)->after_duration);
+}
+
+TEST_CASE("parse_fault_spec: a fault of the other mode is refused, naming the kind and the mode") {
+  CHECK(parse_fault_spec("latency=50ms").error().message ==
+        "'latency' is a --tcp fault: add --tcp for the byte-level proxy (without it, use delay, abort, cancel, "
+        "reset, stall or drop)");
+  CHECK(parse_fault_spec("blackhole").error().kind == ErrorKind::usage);
+  CHECK(parse_fault_spec("abort=UNAVAILABLE", ProxyMode::tcp).error().message ==
+        "'abort' is a gRPC fault and does not apply to --tcp (use latency, bandwidth, reset, blackhole, slice or "
+        "close)");
+  CHECK(parse_fault_spec("delay=1s", ProxyMode::tcp).error().message ==
+        "'delay' is a gRPC fault and does not apply to --tcp (use latency, bandwidth, reset, blackhole, slice or "
+        "close)");
+  CHECK(parse_fault_spec("slow", ProxyMode::tcp).error().message ==
+        "unknown fault kind 'slow' (use latency, bandwidth, reset, blackhole, slice or close)");
+  CHECK(parse_fault_spec("reset,after=2,dir=up").error().message ==
+        "key 'dir' needs --tcp (the gRPC proxy's faults act on calls, not on one direction of bytes)");
+  CHECK(parse_fault_spec("latency=1s,method=pkg.S/M", ProxyMode::tcp).error().message ==
+        "key 'method' does not apply to --tcp (bytes have no methods or metadata; keys: pct, dir, limit)");
+  CHECK(parse_fault_spec("reset,header=a:b", ProxyMode::tcp).error().message ==
+        "key 'header' does not apply to --tcp (bytes have no methods or metadata; keys: pct, dir, limit)");
+}
+
+TEST_CASE("parse_fault_spec --tcp: errors name the problem") {
+  auto err = [](const char* text) { return parse_fault_spec(text, ProxyMode::tcp).error().message; };
+  CHECK(err("latency") == "latency needs a duration (use latency=50ms)");
+  CHECK(err("latency=soon") == "invalid latency 'soon' (use a duration like 200ms or 1s)");
+  CHECK(err("latency=10ms,jitter=20ms") == "jitter 20ms is larger than the latency 10ms");
+  CHECK(err("bandwidth") == "bandwidth needs a rate (use bandwidth=100KB/s)");
+  CHECK(err("bandwidth=fast") == "invalid bandwidth 'fast' (use bytes per second like 100000/s, 100KB/s or 1MiB/s)");
+  CHECK(err("bandwidth=10XB/s") == "invalid bandwidth '10XB/s' (use bytes per second like 100000/s, 100KB/s or 1MiB/s)");
+  CHECK(err("bandwidth=0/s") == "bandwidth 0 would forward nothing (use blackhole for that, or a rate like 1KB/s)");
+  CHECK(err("slice") == "slice needs a size (use slice=100, in bytes)");
+  CHECK(err("slice=0") == "slice 0 would forward nothing (use a size of 1 byte or more)");
+  CHECK(err("slice=-5") == "invalid slice '-5' (use bytes like 1400, 64KB or 1MiB)");
+  CHECK(err("slice=10,delay=x") == "invalid delay 'x' (use a duration like 200ms or 1s)");
+  CHECK(err("reset,after=2s") == "invalid after '2s' (use a number of bytes like 1024, 64KB or 1MiB)");
+  CHECK(err("close,after=3") == "invalid after '3' (use a duration like 500ms or 2s)");
+  CHECK(err("close,dir=up") == "key 'dir' does not apply to 'close' (it closes both directions)");
+  CHECK(err("latency=1s,dir=sideways") == "invalid dir 'sideways' (use up, down or both)");
+  CHECK(err("blackhole=1") == "'blackhole' takes no value of its own (use blackhole)");
+  CHECK(err("reset=5") == "'reset' takes no value of its own (use reset,after=BYTES)");
+  CHECK(err("close=1s") == "'close' takes no value of its own (use close,after=DUR)");
+  CHECK(err("latency=1s,after=5") == "key 'after' does not apply to 'latency'");
+  CHECK(err("blackhole,colour=red") == "unknown key 'colour' (keys: pct, dir, limit)");
+  CHECK(err("close,colour=red") == "unknown key 'colour' (keys: after, pct, limit)");
+  CHECK(err("slice=1,slice=2") == "key 'slice' given twice");
+  CHECK(parse_fault_spec("slice=1", ProxyMode::tcp).value().kind == FaultKind::slice);
+}
+
+TEST_CASE("parse_bytes and format_bytes") {
+  CHECK(*parse_bytes("1400", "x") == 1400);
+  CHECK(*parse_bytes("64KB", "x") == 64000);
+  CHECK(*parse_bytes("64kB", "x") == 64000);
+  CHECK(*parse_bytes("64KiB", "x") == 65536);
+  CHECK(*parse_bytes("2MB", "x") == 2000000);
+  CHECK(*parse_bytes("1GiB", "x") == 1073741824);
+  CHECK(*parse_bytes("7B", "x") == 7);
+  CHECK(parse_bytes("", "slice").error().message == "invalid slice '' (use bytes like 1400, 64KB or 1MiB)");
+  CHECK(!parse_bytes("99999999999999999999", "x"));
+  CHECK(!parse_bytes("20000000000GiB", "x"));
+  CHECK(!parse_bytes("1.5MB", "x"));
+  CHECK(format_bytes(0) == "0");
+  CHECK(format_bytes(1400) == "1400");
+  CHECK(format_bytes(64000) == "64KB");
+  CHECK(format_bytes(65536) == "64KiB");
+  CHECK(format_bytes(3 * 1024 * 1024) == "3MiB");
+  CHECK(format_bytes(2000000) == "2MB");
+}
+
+TEST_CASE("to_flag_form of --tcp faults parses back") {
+  for (const char* text : {"latency=50ms,jitter=10ms,dir=down", "bandwidth=100KB/s", "reset,after=64KiB,dir=up",
+                           "blackhole,pct=25", "slice=100,delay=2ms,limit=3", "close,after=1.5s", "reset", "close"}) {
+    auto spec = parse_fault_spec(text, ProxyMode::tcp);
+    REQUIRE(spec);
+    CHECK(to_flag_form(*spec) == text);
+    auto again = parse_fault_spec(to_flag_form(*spec), ProxyMode::tcp);
+    REQUIRE(again);
+    CHECK(to_flag_form(*again) == text);
+  }
+  CHECK(to_flag_form(*parse_fault_spec("bandwidth=1048576/s,dir=both", ProxyMode::tcp)) == "bandwidth=1MiB/s");
+}
+
+TEST_CASE("parse_rules --tcp: the same faults as JSON") {
+  auto rules = parse_rules(R"({"faults": [
+      {"kind": "latency", "latency": "40ms", "jitter": "5ms", "dir": "down"},
+      {"kind": "bandwidth", "bandwidth": 50000, "pct": 50},
+      {"kind": "reset", "after": "1KB"},
+      {"kind": "close", "after": "2s", "limit": 1}]})",
+                           "tcp.json", ProxyMode::tcp);
+  REQUIRE(rules);
+  REQUIRE(rules->size() == 4);
+  CHECK((*rules)[0].text == "latency=40ms,jitter=5ms,dir=down");
+  CHECK((*rules)[1].rate == 50000);
+  CHECK((*rules)[1].text == "bandwidth=50KB/s,pct=50");
+  CHECK((*rules)[2].after_bytes == 1000);
+  CHECK(*(*rules)[3].after_duration == 2s);
+  auto err = [](std::string_view text, ProxyMode mode) { return parse_rules(text, "r.json", mode).error().message; };
+  CHECK(err(R"({"faults": [{"kind": "abort", "code": 14}]})", ProxyMode::tcp) ==
+        "r.json: faults[0].kind: 'abort' is a gRPC fault and does not apply to --tcp (use latency, bandwidth, reset, "
+        "blackhole, slice or close)");
+  CHECK(err(R"({"faults": [{"kind": "slice"}]})", ProxyMode::grpc).starts_with("r.json: faults[0].kind: 'slice' is a --tcp fault"));
+  CHECK(err(R"({"faults": [{"kind": "slice", "slice": 10, "dir": "left"}]})", ProxyMode::tcp) ==
+        "r.json: faults[0].dir: invalid dir 'left' (use up, down or both)");
+  CHECK(err(R"({"faults": [{}]})", ProxyMode::tcp) ==
+        "r.json: faults[0].kind: missing or not a string (use latency, bandwidth, reset, blackhole, slice or close)");
+}
