@@ -1,6 +1,11 @@
 // `grpcdx bench TARGET METHOD [-d DATA] [-c N] [-n N | -z DUR] [--rps R]`: the load generator,
 // its thresholds for CI gates (exit 7) and `--emit k6`.
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
 #include <fmt/format.h>
 
 #include "codec/json_codec.hpp"
@@ -10,6 +15,7 @@
 #include "load/engine.hpp"
 #include "load/k6_script.hpp"
 #include "load/request_set.hpp"
+#include "report/bench_html.hpp"
 #include "report/bench_report.hpp"
 #include "rpc/exit_codes.hpp"
 #include "rpc/json_requests.hpp"
@@ -35,6 +41,7 @@ struct BenchOptions {
   std::optional<double> max_error_rate;
   std::string max_p99;
   std::string emit;
+  std::string html_file;  // --html FILE: also write the HTML report there
   bool allow_unknown_fields = false;
 };
 
@@ -72,6 +79,66 @@ std::vector<std::string> k6_unsupported(const BenchOptions& opt) {
   return out;
 }
 
+// The grpcdx command line that makes the same run (what the HTML report shows), flags in a
+// fixed order; output flags are left out.
+std::string equivalent_command(const BenchOptions& opt) {
+  std::vector<std::string> args = {"grpcdx", "bench", opt.conn.target, opt.method};
+  auto add = [&](const std::string& flag, const std::string& value) {
+    if (value.empty()) return;
+    args.push_back(flag);
+    args.push_back(value);
+  };
+  if (opt.conn.plaintext) args.push_back("--plaintext");
+  if (opt.conn.insecure) args.push_back("--insecure");
+  add("--cacert", opt.conn.cacert);
+  add("--cert", opt.conn.cert);
+  add("--key", opt.conn.key);
+  add("--servername", opt.conn.servername);
+  add("--authority", opt.conn.authority);
+  for (const auto& h : opt.conn.headers) add("-H", h);
+  if (opt.conn.connect_timeout != "10s") add("--connect-timeout", opt.conn.connect_timeout);
+  add("--timeout", opt.conn.timeout);
+  add("--keepalive", opt.conn.keepalive);
+  add("--max-msg-size", opt.conn.max_msg_size);
+  for (const auto& f : opt.schema.proto_files) add("--proto", f);
+  for (const auto& d : opt.schema.import_paths) add("-I", d);
+  for (const auto& f : opt.schema.protosets) add("--protoset", f);
+  if (opt.has_data) add("-d", opt.data);
+  add("-c", std::to_string(opt.concurrency));
+  if (opt.has_total) add("-n", std::to_string(opt.total_calls));
+  add("-z", opt.duration);
+  if (opt.rps > 0) add("--rps", fmt::format("{}", opt.rps));
+  if (opt.connections != 1) add("--connections", std::to_string(opt.connections));
+  add("--warmup", opt.warmup);
+  if (opt.max_error_rate) add("--max-error-rate", fmt::format("{}", *opt.max_error_rate));
+  add("--max-p99", opt.max_p99);
+  if (opt.allow_unknown_fields) args.push_back("--allow-unknown-fields");
+  std::string line;
+  for (const auto& a : args) line += (line.empty() ? "" : " ") + shell_quote(a);
+  return line;
+}
+
+// The run's parameters as the HTML report lists them.
+std::vector<std::pair<std::string, std::string>> html_parameters(const BenchOptions& opt,
+                                                                 const net::ConnectionOptions& conn,
+                                                                 uint64_t total) {
+  std::vector<std::pair<std::string, std::string>> p;
+  p.emplace_back("Target", opt.conn.target);
+  p.emplace_back("Method", opt.method);
+  p.emplace_back("Transport", conn.plaintext ? "plaintext (h2c)" : conn.insecure ? "TLS, certificate not verified" : "TLS");
+  p.emplace_back("Concurrency", std::to_string(opt.concurrency));
+  p.emplace_back("Connections", std::to_string(opt.connections));
+  if (total) p.emplace_back("Calls (-n)", std::to_string(total));
+  if (!opt.duration.empty()) p.emplace_back("Duration (-z)", opt.duration);
+  p.emplace_back("Rate", opt.rps > 0 ? fmt::format("{} calls/s (open loop)", opt.rps) : "as fast as possible (closed loop)");
+  if (!opt.warmup.empty()) p.emplace_back("Warm-up", opt.warmup);
+  p.emplace_back("Deadline per call", conn.rpc_timeout ? format_duration(*conn.rpc_timeout) : "none");
+  if (opt.has_data) p.emplace_back("Request data", opt.data.size() > 300 ? opt.data.substr(0, 300) + "..." : opt.data);
+  if (opt.max_error_rate) p.emplace_back("--max-error-rate", fmt::format("{}%", *opt.max_error_rate));
+  if (!opt.max_p99.empty()) p.emplace_back("--max-p99", opt.max_p99);
+  return p;
+}
+
 Result<int> run_bench(const BenchOptions& opt, Io& io) {
   TRY(auto conn, to_connection_options(opt.conn, "10s"));
   if (opt.concurrency < 1) return usage_error("invalid -c: the number of concurrent calls must be at least 1");
@@ -94,6 +161,20 @@ Result<int> run_bench(const BenchOptions& opt, Io& io) {
     TRY(max_p99, positive_duration(opt.max_p99, "--max-p99", false));
   }
   const uint64_t total = opt.has_total ? opt.total_calls : (opt.duration.empty() ? k_default_calls : 0);
+  const bool html_out = output_format(opt.output) == report::OutputFormat::html;
+  if ((html_out || !opt.html_file.empty()) && !opt.emit.empty())
+    return usage_error("--emit prints a script and runs no load: it does not go with -o html or --html");
+
+  // The --html file is opened before the run, so a bad path fails before any load is made.
+  std::ofstream html_file;
+  bool html_written = false;
+  std::shared_ptr<void> remove_unwritten(nullptr, [&](void*) {
+    if (html_file.is_open() && !html_written) std::remove(opt.html_file.c_str());
+  });
+  if (!opt.html_file.empty()) {
+    html_file.open(opt.html_file, std::ios::out | std::ios::trunc);
+    if (!html_file) return local_error(fmt::format("cannot write --html {}: {}", opt.html_file, std::strerror(errno)));
+  }
 
   // Input is read and split before connecting: bad data fails fast.
   std::string source = !opt.has_data ? "-d" : opt.data.starts_with("@") ? opt.data.substr(1) : "-d";
@@ -189,8 +270,10 @@ Result<int> run_bench(const BenchOptions& opt, Io& io) {
   lo.prepare = [&conn](grpc::ClientContext& ctx) { net::prepare_context(ctx, conn); };
   const bool progress = io.err_is_tty;
   if (progress) {
-    lo.on_tick = [&io, total, duration](uint64_t done, Duration elapsed) {
-      io.err << "\r" << report::progress_line(done, total, elapsed, duration, 30) << "\x1b[K" << std::flush;
+    // The bar takes what the terminal leaves after the figures (about 50 columns).
+    const int bar = std::clamp(io.err_columns - 52, 10, 40);
+    lo.on_tick = [&io, total, duration, bar](uint64_t done, Duration elapsed) {
+      io.err << "\r" << report::progress_line(done, total, elapsed, duration, bar) << "\x1b[K" << std::flush;
     };
   }
   load::LoadRun run(std::move(lo), *requests);
@@ -202,7 +285,18 @@ Result<int> run_bench(const BenchOptions& opt, Io& io) {
   if (!result) return std::unexpected(result.error());
 
   report::BenchContext context{method_name, opt.conn.target, kind, opt.concurrency, opt.connections, opt.rps};
-  report::print_bench(io, output_format(opt.output), *result, context);
+  if (html_out || html_file.is_open()) {
+    const std::string page =
+        report::bench_html(*result, context, {equivalent_command(opt), html_parameters(opt, conn, total)});
+    if (html_out) io.out << page << std::flush;
+    if (html_file.is_open()) {
+      html_file << page;
+      html_file.close();
+      html_written = true;
+      if (!html_file) return local_error(fmt::format("cannot write --html {}: {}", opt.html_file, std::strerror(errno)));
+    }
+  }
+  if (!html_out) report::print_bench(io, output_format(opt.output), *result, context);
 
   int exit_code = k_exit_ok;
   if (opt.max_error_rate && result->count > 0) {
@@ -237,7 +331,10 @@ void register_bench(CLI::App& app, CommandSlot& slot) {
                   "streams); @FILE reads a file, @- standard input. Templates: {{.RequestNumber}}, {{.WorkerID}}, "
                   "{{.UUID}}, {{.Timestamp}}");
   add_schema_flags(cmd, opt->schema);
-  add_output_flags(cmd, opt->output);
+  add_output_flags(cmd, opt->output, {"text", "json", "html"});
+  cmd->add_option("--html", opt->html_file,
+                  "Also write the report as a self-contained HTML page (SVG charts) to FILE")
+      ->type_name("FILE");
   cmd->add_option("-c,--concurrency", opt->concurrency, "Concurrent calls")->capture_default_str();
   cmd->add_option("-n,--total", opt->total_calls, "Number of calls to make (default 200 when -z is not given)");
   cmd->add_option("-z,--duration", opt->duration, "Make calls for DUR (e.g. 30s); with -n, whichever ends first");

@@ -109,7 +109,8 @@ Result<int> run_call(const CallOptions& opt, Io& io) {
 
   std::unique_ptr<stream::ReplayRecorder> recorder;
   if (!opt.record.empty()) {
-    TRY(recorder, stream::ReplayRecorder::open(opt.record));
+    TRY(recorder, stream::ReplayRecorder::open(opt.record, conn.show_secrets));
+    recorder->request_metadata(0, conn.metadata);
   }
   // The recording is always compact JSON, whatever the output format.
   codec::JsonOptions record_options = json_options;
@@ -124,6 +125,7 @@ Result<int> run_call(const CallOptions& opt, Io& io) {
   sink.on_headers = [&](const net::Metadata& md) {
     std::lock_guard lock(out_mutex);
     report.headers(md);
+    if (recorder) recorder->headers(ms_since(call_start), md);
   };
   if (recorder) {
     sink.on_send_started = [&](const std::string& bytes) {
@@ -177,7 +179,7 @@ Result<int> run_call(const CallOptions& opt, Io& io) {
     // A call we ended ourselves (a stall, --max-messages) has no status of the server's to replay.
     if (!result.cancelled_on_purpose && !(stall && fail_on_stall))
       recorder->status(std::chrono::duration<double, std::milli>(result.end - call_start).count(), result.code,
-                       result.message);
+                       result.message, result.trailers);
     TRY_VOID(recorder->close());
   }
   if (decode_error) return std::unexpected(*decode_error);

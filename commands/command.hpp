@@ -3,6 +3,9 @@
 #pragma once
 
 #include <functional>
+#include <span>
+#include <string_view>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -29,6 +32,19 @@ void register_serve(CLI::App& app, CommandSlot& slot);
 void register_demo(CLI::App& app, CommandSlot& slot);
 void register_version(CLI::App& app, CommandSlot& slot);
 void register_completion(CLI::App& app, CommandSlot& slot);
+void register_help(CLI::App& app, CommandSlot& slot);
+
+// The subcommand names, in the order `grpcdx --help` lists them.
+std::vector<std::string_view> command_names();
+
+// One page of docs/ (docs/NAME.md), embedded in the binary at build time (cmake/embed_docs.cmake),
+// so `grpcdx help` and the man page are rendered from the same text as the docs.
+struct DocPage {
+  std::string_view name;      // "bench"
+  std::string_view markdown;  // the whole file
+};
+// Every embedded page, in the order of the registry.
+std::span<const DocPage> doc_pages();
 
 // Builds the whole command-line definition (used by the completion generator and demo).
 void register_all(CLI::App& app, CommandSlot& slot);

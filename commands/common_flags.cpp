@@ -4,6 +4,8 @@
 #include <charconv>
 #include <fmt/format.h>
 
+#include "net/security.hpp"
+
 namespace grpcdx::commands {
 
 namespace {
@@ -33,7 +35,7 @@ void add_connection_flags(CLI::App* app, ConnectionFlags& f) {
   app->add_option("--timeout", f.timeout, "Deadline of each RPC (e.g. 2s)");
   app->add_option("--keepalive", f.keepalive, "HTTP/2 keepalive ping interval");
   app->add_option("--max-msg-size", f.max_msg_size, "Largest message accepted, in bytes (e.g. 4MB)");
-  app->add_flag("--show-secrets", f.show_secrets, "Do not redact secrets (authorization, cookies, tokens) in -v output");
+  app->add_flag("--show-secrets", f.show_secrets, "Do not redact secrets (authorization, cookies, tokens) in -v output and --record files");
 }
 
 void add_upstream_flags(CLI::App* app, ConnectionFlags& f) {
@@ -51,15 +53,17 @@ void add_schema_flags(CLI::App* app, schema::SchemaOptions& s) {
                                  "Take the schema from this FileDescriptorSet file (repeatable)"));
 }
 
-void add_output_flags(CLI::App* app, OutputFlags& f) {
+void add_output_flags(CLI::App* app, OutputFlags& f, const std::vector<std::string>& formats) {
   app->add_option("-o,--output", f.output, "Output format")
-      ->check(CLI::IsMember({"text", "json"}))
+      ->check(CLI::IsMember(formats))
       ->capture_default_str();
   app->add_flag("-v,--verbose", f.verbose, "Show headers, trailers and timings");
 }
 
 report::OutputFormat output_format(const OutputFlags& f) {
-  return f.output == "json" ? report::OutputFormat::json : report::OutputFormat::text;
+  if (f.output == "json") return report::OutputFormat::json;
+  if (f.output == "html") return report::OutputFormat::html;
+  return report::OutputFormat::text;
 }
 
 Result<int> parse_byte_size(const std::string& text) {
@@ -82,7 +86,8 @@ Result<int> parse_byte_size(const std::string& text) {
 }
 
 Result<net::ConnectionOptions> to_connection_options(const ConnectionFlags& f,
-                                                     const std::string& default_timeout) {
+                                                     const std::string& default_timeout,
+                                                     std::ostream& warnings) {
   net::ConnectionOptions o;
   TRY(o.target, net::parse_target(f.target));
   o.plaintext = f.plaintext;
@@ -115,7 +120,18 @@ Result<net::ConnectionOptions> to_connection_options(const ConnectionFlags& f,
     return usage_error("--plaintext cannot be combined with --insecure, --cacert, --cert or --key");
   if (o.cert.empty() != o.key.empty())
     return usage_error("--cert and --key go together: give both for a client certificate");
+  if (auto warning = net::exposure_warning(o.target, o.plaintext, o.insecure))
+    warnings << "warning: " << *warning << std::endl;
   return o;
+}
+
+std::string shell_quote(const std::string& arg) {
+  const bool plain = !arg.empty() && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                           "0123456789-_./:@=,+%") == std::string::npos;
+  if (plain) return arg;
+  std::string out = "'";
+  for (char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
 }
 
 }  // namespace grpcdx::commands

@@ -1,6 +1,7 @@
 // Flag groups shared by the subcommands: connection, schema source and output.
 #pragma once
 
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -43,17 +44,25 @@ void add_upstream_flags(CLI::App* app, ConnectionFlags& flags);
 // Adds --proto, -I/--import-path and --protoset.
 void add_schema_flags(CLI::App* app, schema::SchemaOptions& flags);
 
-// Adds -o/--output and -v/--verbose.
-void add_output_flags(CLI::App* app, OutputFlags& flags);
+// Adds -o/--output (one of `formats`) and -v/--verbose.
+void add_output_flags(CLI::App* app, OutputFlags& flags,
+                      const std::vector<std::string>& formats = {"text", "json"});
 
 // Validates and converts the connection flags. `default_timeout` is the command's RPC
-// deadline when --timeout is not given (empty: none). Fails (usage) on bad values.
+// deadline when --timeout is not given (empty: none). Prints one "warning: ..." line to
+// `warnings` when --plaintext or --insecure is used toward a target that is not loopback.
+// Fails (usage) on bad values.
 Result<net::ConnectionOptions> to_connection_options(const ConnectionFlags& flags,
-                                                     const std::string& default_timeout = "");
+                                                     const std::string& default_timeout = "",
+                                                     std::ostream& warnings = std::cerr);
 
 report::OutputFormat output_format(const OutputFlags& flags);
 
 // Parses a byte size such as "4194304", "4MB", "4MiB" or "512KB". Fails (usage).
 Result<int> parse_byte_size(const std::string& text);
+
+// `arg` as one POSIX shell word: unchanged when it has only safe characters, else in single
+// quotes (for the equivalent command lines bench and demo print).
+std::string shell_quote(const std::string& arg);
 
 }  // namespace grpcdx::commands

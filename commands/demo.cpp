@@ -13,7 +13,9 @@
 
 #include "chaos/fault_spec.hpp"
 #include "chaos/proxy.hpp"
+#include "chaos/tcp_proxy.hpp"
 #include "commands/command.hpp"
+#include "commands/common_flags.hpp"
 #include "commands/error_output.hpp"
 #include "rpc/exit_codes.hpp"
 #include "net/target.hpp"
@@ -27,7 +29,7 @@ struct DemoStep {
   std::string title;
   std::vector<std::string> args;  // after "grpcdx"
   int expected_exit = 0;
-  std::string note;  // printed before the command line
+  std::string note = {};  // printed before the command line
 };
 
 // Runs one grpcdx command line in this process, through the same CLI definition as main().
@@ -47,16 +49,6 @@ int run_command_line(const std::vector<std::string>& args, Io& io) {
   io.out.flush();
   if (!result) return print_error(io.err, result.error());
   return *result;
-}
-
-std::string shell_quote(const std::string& arg) {
-  bool plain = !arg.empty() && arg.find_first_not_of(
-                                   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@=,") ==
-                                   std::string::npos;
-  if (plain) return arg;
-  std::string out = "'";
-  for (char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
 }
 
 // A loopback address where nothing listens: a port the kernel just handed out and took back.
@@ -101,7 +93,24 @@ Result<int> run_demo(Io& io) {
   const std::string via = proxy->address();
   std::string chaos_line = fmt::format("$ grpcdx chaos --listen {} --target {} --plaintext --header-faults --seed 1", via, addr);
   for (const auto& text : fault_texts) chaos_line += " --fault '" + text + "'";
-  const bool color = io.out_is_tty;
+
+  // Two byte-level proxies (chaos --tcp), in-process too: one adds latency, one resets.
+  auto start_tcp_proxy = [&](const std::string& fault) -> Result<std::unique_ptr<chaos::TcpProxy>> {
+    chaos::TcpProxyOptions o;
+    o.listen = "127.0.0.1:0";
+    o.target = addr;
+    o.seed = 1;
+    TRY(auto spec, chaos::parse_fault_spec(fault, chaos::ProxyMode::tcp));
+    o.faults.push_back(std::move(spec));
+    return chaos::TcpProxy::start(o);
+  };
+  const std::string tcp_latency_fault = "latency=100ms,dir=down", tcp_reset_fault = "reset";
+  TRY(auto tcp_latency, start_tcp_proxy(tcp_latency_fault));
+  TRY(auto tcp_reset, start_tcp_proxy(tcp_reset_fault));
+  auto tcp_line = [&](const chaos::TcpProxy& p, const std::string& fault) {
+    return fmt::format("$ grpcdx chaos --tcp --listen {} --target {} --seed 1 --fault '{}'", p.address(), addr, fault);
+  };
+  const bool color = io.color_out;
   auto bold = [&](const std::string& s) { return color ? "\x1b[1m" + s + "\x1b[0m" : s; };
   auto dim = [&](const std::string& s) { return color ? "\x1b[2m" + s + "\x1b[0m" : s; };
 
@@ -149,6 +158,15 @@ Result<int> run_demo(Io& io) {
        exit_code_for_status(1)},
       {"Chaos: bench through the proxy, 10% of EmptyCalls aborted with UNAVAILABLE",
        {"bench", via, "grpc.testing.TestService/EmptyCall", "--plaintext", "-n", "1000", "-c", "10"}},
+      {"Chaos --tcp: a byte-level proxy that holds every byte from the server 100 ms: connecting and each "
+       "round trip take 100 ms longer (see the timings)",
+       {"call", tcp_latency->address(), "grpc.testing.TestService/EmptyCall", "--plaintext", "-v"},
+       0,
+       tcp_line(*tcp_latency, tcp_latency_fault)},
+      {"Chaos --tcp: a proxy that resets every connection it accepts: the client sees UNAVAILABLE (exit 78)",
+       {"call", tcp_reset->address(), "grpc.testing.TestService/EmptyCall", "--plaintext", "--timeout", "5s"},
+       exit_code_for_status(14),
+       tcp_line(*tcp_reset, tcp_reset_fault)},
       {"A call that fails: the exit code is 64 + the status code (14 UNAVAILABLE -> 78)",
        {"call", addr, "grpc.testing.TestService/UnaryCall", "--plaintext", "-d",
         R"({"responseStatus": {"code": 14, "message": "backend overloaded"}})"},
@@ -172,6 +190,8 @@ Result<int> run_demo(Io& io) {
     io.out.flush();
   }
   proxy->stop(std::chrono::milliseconds(200));
+  tcp_latency->stop();
+  tcp_reset->stop();
   srv->shutdown(std::chrono::milliseconds(500));
   io.out << "\n" << (unexpected == 0 ? "Demo finished: every step behaved as expected.\n"
                                       : fmt::format("Demo finished with {} unexpected results.\n", unexpected));

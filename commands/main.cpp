@@ -10,14 +10,26 @@
 #include <fmt/format.h>
 
 #include "commands/command.hpp"
-#include "core/keep_until_exit.hpp"
-#include "rpc/exit_codes.hpp"
 #include "commands/error_output.hpp"
+#include "core/keep_until_exit.hpp"
+#include "report/terminal.hpp"
+#include "rpc/exit_codes.hpp"
 
 int main(int argc, char** argv) {
   // gRPC core logs to stderr by default; a diagnostic tool prints its own errors instead.
   if (!std::getenv("GRPC_VERBOSITY")) setenv("GRPC_VERBOSITY", "NONE", 1);
   std::signal(SIGPIPE, SIG_IGN);
+
+  // --color is global and valid anywhere on the line: it is taken out before CLI11 parses, so
+  // the fast path below (declare only the named subcommand) still sees the command first.
+  auto color_option = grpcdx::report::take_color_option(argc, argv);
+  grpcdx::report::ColorMode color_mode = grpcdx::report::ColorMode::automatic;
+  if (color_option && *color_option) {
+    auto mode = grpcdx::report::parse_color_mode(**color_option);
+    if (!mode) color_option = std::unexpected(mode.error());
+    else color_mode = *mode;
+  }
+  if (!color_option) return grpcdx::commands::print_error(std::cerr, color_option.error());
 
   CLI::App app{"grpcdx: diagnose gRPC services and inject faults into them", "grpcdx"};
   grpcdx::commands::CommandSlot slot;
@@ -42,8 +54,15 @@ int main(int argc, char** argv) {
     std::cerr << app.help();
     return grpcdx::k_exit_usage;
   }
-  grpcdx::Io io{std::cout, std::cerr, std::cin, static_cast<bool>(isatty(STDOUT_FILENO)),
-                static_cast<bool>(isatty(STDERR_FILENO))};
+  grpcdx::Io io{std::cout, std::cerr, std::cin};
+  io.out_is_tty = isatty(STDOUT_FILENO);
+  io.err_is_tty = isatty(STDERR_FILENO);
+  const char* no_color = std::getenv("NO_COLOR");
+  const char* term = std::getenv("TERM");
+  io.color_out = grpcdx::report::use_color(color_mode, io.out_is_tty, no_color, term);
+  io.color_err = grpcdx::report::use_color(color_mode, io.err_is_tty, no_color, term);
+  io.out_columns = grpcdx::report::terminal_columns(STDOUT_FILENO, std::getenv("COLUMNS"));
+  io.err_columns = grpcdx::report::terminal_columns(STDERR_FILENO, std::getenv("COLUMNS"));
   grpcdx::Result<int> result = slot.run(io);
   int code = result ? *result : grpcdx::commands::print_error(std::cerr, result.error());
   std::cout.flush();

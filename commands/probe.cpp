@@ -1,5 +1,6 @@
 // `grpcdx probe TARGET`: walks dns, tcp, tls, http2 and grpc and says where the connection
 // breaks; --all probes every address of the name, --watch repeats and prints verdict changes.
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <ctime>
@@ -13,6 +14,7 @@
 #include "probe/probe.hpp"
 #include "probe/srv.hpp"
 #include "report/json_line.hpp"
+#include "report/terminal.hpp"
 
 namespace grpcdx::commands {
 
@@ -100,10 +102,17 @@ Result<int> run_watch(const ProbeCommandOptions& opt, const probe::ProbeOptions&
   });
   std::string last_key;
   int exit_code = 0;
+  // On a terminal, a live line on stderr between probes: how many, the last verdict, the next.
+  bool progress_shown = false;
+  auto clear_progress = [&] {
+    if (progress_shown) io.err << "\r\x1b[K" << std::flush;
+    progress_shown = false;
+  };
   for (int n = 0; (opt.count <= 0 || n < opt.count) && !stop.stopped(); ++n) {
     auto started = std::chrono::steady_clock::now();
     TRY(auto round, probe_round(opt, p, false));
     exit_code = round.exit_code;
+    clear_progress();
     if (n == 0 || round.verdict_key != last_key) {
       if (json) {
         nlohmann::ordered_json line;
@@ -117,8 +126,22 @@ Result<int> run_watch(const ProbeCommandOptions& opt, const probe::ProbeOptions&
     }
     if (opt.count > 0 && n + 1 >= opt.count) break;
     std::unique_lock lock(mutex);
-    wake.wait_until(lock, started + every, [&] { return stop.stopped(); });
+    const auto next = started + every;
+    while (!stop.stopped() && std::chrono::steady_clock::now() < next) {
+      if (io.err_is_tty) {
+        const double left = std::chrono::duration<double>(next - std::chrono::steady_clock::now()).count();
+        io.err << "\r"
+               << report::fit_width(fmt::format("probe: {} probe{}, next in {:.1f} s (Ctrl-C stops); last: {}", n + 1,
+                                                n == 0 ? "" : "s", std::max(left, 0.0), round.line),
+                                    io.err_columns)
+               << "\x1b[K" << std::flush;
+        progress_shown = true;
+      }
+      wake.wait_until(lock, std::min(next, std::chrono::steady_clock::now() + std::chrono::milliseconds(250)),
+                      [&] { return stop.stopped(); });
+    }
   }
+  clear_progress();
   return exit_code;
 }
 
@@ -130,7 +153,7 @@ Result<int> run_probe_command(const ProbeCommandOptions& opt, Io& io) {
     return run_watch(opt, p, every, io);
   }
   if (opt.count > 0) return usage_error("--count goes with --watch: --watch 1s --count 5");
-  TRY(auto round, probe_round(opt, p, io.out_is_tty));
+  TRY(auto round, probe_round(opt, p, io.color_out));
   if (output_format(opt.output) == report::OutputFormat::json) io.out << report::json_line(round.json) << "\n";
   else io.out << round.text;
   return round.exit_code;

@@ -1,6 +1,7 @@
 // The whole command-line definition: every subcommand, in the order `grpcdx --help` lists them.
 #include <array>
 #include <string_view>
+#include <vector>
 
 #include "commands/command.hpp"
 
@@ -18,15 +19,27 @@ constexpr std::array k_commands = {
     Entry{"replay", register_replay},   Entry{"probe", register_probe},       Entry{"health", register_health},
     Entry{"chaos", register_chaos},     Entry{"interop", register_interop},   Entry{"bench", register_bench},
     Entry{"serve", register_serve},     Entry{"demo", register_demo},         Entry{"completion", register_completion},
-    Entry{"version", register_version},
+    Entry{"version", register_version}, Entry{"help", register_help},
 };
 
 void prepare_root(CLI::App& app) {
   app.require_subcommand(0, 1);
   app.set_help_all_flag("--help-all", "Show help for every command");
+  // Declared for --help and the completions only: main() takes --color out of the command line
+  // before parsing, wherever it stands (report::take_color_option).
+  app.add_option("--color", CLI::callback_t([](const CLI::results_t&) { return true; }),
+                 "When to colour output: auto (on a terminal, unless NO_COLOR is set), always, never")
+      ->type_name("WHEN")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
 }
 
 }  // namespace
+
+std::vector<std::string_view> command_names() {
+  std::vector<std::string_view> names;
+  for (const auto& entry : k_commands) names.push_back(entry.name);
+  return names;
+}
 
 void register_all(CLI::App& app, CommandSlot& slot) {
   prepare_root(app);

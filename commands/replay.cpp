@@ -1,7 +1,10 @@
 // `grpcdx replay TARGET METHOD --in FILE`: send a recorded stream again, paced as recorded, as
 // fast as possible or at a rate; catch stalls; optionally compare the answers with the recording.
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
@@ -10,8 +13,10 @@
 #include "codec/json_codec.hpp"
 #include "commands/command.hpp"
 #include "commands/common_flags.hpp"
+#include "core/stop_signals.hpp"
 #include "report/call_report.hpp"
 #include "report/json_line.hpp"
+#include "report/terminal.hpp"
 #include "rpc/exit_codes.hpp"
 #include "rpc/status_codes.hpp"
 #include "rpc/status_hints.hpp"
@@ -95,6 +100,19 @@ Result<int> run_replay(const ReplayOptions& opt, Io& io) {
                     opt.stall_timeout));
   TRY(auto text, net::read_file(opt.in, "replay file"));
 
+  // Ctrl-C / SIGTERM cancel the call and end with the summary of what was exchanged. Signals are
+  // watched before any channel exists, so gRPC's threads inherit the mask.
+  std::mutex cancel_mutex;
+  std::function<void()> cancel_call;  // set while the call is open
+  std::atomic<bool> interrupted{false};
+  std::condition_variable progress_wake;
+  StopSignals stop([&](int) {
+    std::lock_guard lock(cancel_mutex);
+    interrupted = true;
+    if (cancel_call) cancel_call();
+    progress_wake.notify_all();
+  });
+
   codec::JsonOptions json_options;
   json_options.emit_defaults = opt.emit_defaults;
   json_options.proto_names = opt.proto_names;
@@ -107,6 +125,7 @@ Result<int> run_replay(const ReplayOptions& opt, Io& io) {
       stream::parse_replay(text, opt.in, method->input_type(), method->output_type(), codec));
 
   std::vector<stream::PacedRequestSource::Message> messages;
+  const size_t to_send = std::max<size_t>(script.sends.size(), method->client_streaming() ? 0 : 1);
   for (auto& s : script.sends) messages.push_back({std::move(s.bytes), s.t_ms});
   if (!method->client_streaming()) {
     if (messages.size() > 1)
@@ -121,16 +140,26 @@ Result<int> run_replay(const ReplayOptions& opt, Io& io) {
   std::string method_path = "/" + method->service()->full_name() + "/" + method->name();
   report.request(method_path, conn.metadata);
 
-  std::mutex out_mutex;  // gRPC threads and the stall monitor both print
+  std::mutex out_mutex;  // gRPC threads, the stall monitor and the progress line all print
+  std::atomic<uint64_t> sent{0}, got{0};
+  bool progress_shown = false;  // a progress line is on stderr (guarded by out_mutex)
+  auto clear_progress = [&] {
+    if (progress_shown) io.err << "\r\x1b[K" << std::flush;
+    progress_shown = false;
+  };
   std::optional<Error> decode_error;
   std::vector<std::unique_ptr<pb::Message>> received;
   rpc::CallSink sink;
   sink.on_headers = [&](const net::Metadata& md) {
     std::lock_guard lock(out_mutex);
+    clear_progress();
     report.headers(md);
   };
+  sink.on_sent = [&] { ++sent; };
   sink.on_message = [&](const std::string& bytes) {
     std::lock_guard lock(out_mutex);
+    ++got;
+    clear_progress();
     auto decoded = codec.decode(bytes, method->output_type());
     if (!decoded) {
       decode_error = decoded.error();
@@ -146,14 +175,51 @@ Result<int> run_replay(const ReplayOptions& opt, Io& io) {
   stream::StallMonitor monitor(detector, p.channel, stream::StallMonitorOptions{fail_on_stall},
                                [&](const stream::StallEvent& event) {
                                  std::lock_guard lock(out_mutex);
+                                 clear_progress();
                                  report.stall(event, !fail_on_stall);
                                });
   rpc::InvokeOptions invoke_options;
   invoke_options.method_path = method_path;
   invoke_options.prepare = [&](grpc::ClientContext& ctx) { net::prepare_context(ctx, conn); };
-  invoke_options.monitor = [&](const std::function<void()>& cancel,
-                               const std::atomic<bool>& ended) { monitor.run(cancel, ended); };
+  const auto started = std::chrono::steady_clock::now();
+  invoke_options.monitor = [&](const std::function<void()>& cancel, const std::atomic<bool>& ended) {
+    {
+      std::lock_guard lock(cancel_mutex);
+      cancel_call = cancel;
+      if (interrupted) cancel();
+    }
+    // On a terminal, a live line on stderr: messages sent and received so far.
+    std::thread progress;
+    if (io.err_is_tty) {
+      progress = std::thread([&] {
+        std::unique_lock wait_lock(cancel_mutex);
+        while (!ended && !interrupted) {
+          progress_wake.wait_for(wait_lock, std::chrono::milliseconds(200));
+          if (ended || interrupted) break;
+          std::lock_guard lock(out_mutex);
+          const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+          io.err << "\r"
+                 << report::fit_width(fmt::format("replay: sent {} of {}, received {}, {:.1f} s (Ctrl-C stops)",
+                                                  sent.load(), to_send, got.load(), secs),
+                                      io.err_columns)
+                 << "\x1b[K" << std::flush;
+          progress_shown = true;
+        }
+      });
+    }
+    monitor.run(cancel, ended);
+    {
+      std::lock_guard lock(cancel_mutex);
+      cancel_call = nullptr;
+      progress_wake.notify_all();
+    }
+    if (progress.joinable()) progress.join();
+  };
   rpc::CallResult result = rpc::invoke(p.channel, invoke_options, requests, sink);
+  {
+    std::lock_guard lock(out_mutex);
+    clear_progress();
+  }
 
   if (decode_error) return std::unexpected(*decode_error);
   if (result.input_error) return std::unexpected(*result.input_error);
@@ -167,6 +233,13 @@ Result<int> run_replay(const ReplayOptions& opt, Io& io) {
     return k_exit_stall;
   }
   report.status(result, p.connect_time);
+  if (interrupted) {
+    io.out.flush();
+    io.err << fmt::format("interrupted: the call was cancelled after sending {} of {} messages and receiving {}",
+                          result.sent, to_send, result.received)
+           << std::endl;
+    return k_exit_ok;
+  }
   if (opt.compare) {
     auto differences = compare(script, received, result);
     const bool json = output_format(opt.output) == report::OutputFormat::json;

@@ -31,13 +31,13 @@ _grpcdx() {
   fi
   for (( i = 1; i < COMP_CWORD; i++ )); do
     case "${COMP_WORDS[i]}" in
-      list|describe|call|replay|probe|health|chaos|interop|bench|serve|demo|completion|version) cmd="${COMP_WORDS[i]}"; break ;;
+      list|describe|call|replay|probe|health|chaos|interop|bench|serve|demo|completion|version|help) cmd="${COMP_WORDS[i]}"; break ;;
     esac
   done
 
   case "$cmd" in
     "")
-      _grpcdx_compgen -W "list describe call replay probe health chaos interop bench serve demo completion version -h --help --help-all" -- "$cur"
+      _grpcdx_compgen -W "list describe call replay probe health chaos interop bench serve demo completion version help -h --help --help-all --color" -- "$cur"
       ;;
     list)
       case "$prev" in
@@ -114,7 +114,7 @@ _grpcdx() {
         --listen|--servername|--authority|-H|--header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--target|--fault|--max-active|--seed|--duration) COMPREPLY=(); return ;;
       esac
       if [[ $cur == -* ]]; then
-        _grpcdx_compgen -W "-h --help --help-all --listen --plaintext --insecure --cacert --cert --key --servername --authority -H --header --connect-timeout --timeout --keepalive --max-msg-size --show-secrets --target --listen-cert --listen-key --fault --rules --header-faults --max-active --seed --duration --emit -o --output" -- "$cur"
+        _grpcdx_compgen -W "-h --help --help-all --listen --plaintext --insecure --cacert --cert --key --servername --authority -H --header --connect-timeout --timeout --keepalive --max-msg-size --show-secrets --target --listen-cert --listen-key --fault --rules --header-faults --tcp --max-active --seed --duration --emit -o --output" -- "$cur"
       fi
       ;;
     interop)
@@ -129,14 +129,14 @@ _grpcdx() {
       ;;
     bench)
       case "$prev" in
-        --cacert|--cert|--key|--proto|--protoset) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
+        --cacert|--cert|--key|--proto|--protoset|--html) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
         -I|--import-path) compopt -o filenames 2>/dev/null; _grpcdx_compgen -d -- "$cur"; return ;;
         -d|--data) _grpcdx_at_files "$cur"; return ;;
-        -o|--output) _grpcdx_compgen -W "text json" -- "$cur"; return ;;
+        -o|--output) _grpcdx_compgen -W "text json html" -- "$cur"; return ;;
         --servername|--authority|-H|--header|--connect-timeout|--timeout|--keepalive|--max-msg-size|-c|--concurrency|-n|--total|-z|--duration|--rps|--connections|--warmup|--max-error-rate|--max-p99|--emit) COMPREPLY=(); return ;;
       esac
       if [[ $cur == -* ]]; then
-        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --connect-timeout --timeout --keepalive --max-msg-size --show-secrets -d --data --proto -I --import-path --protoset -o --output -v --verbose -c --concurrency -n --total -z --duration --rps --connections --warmup --max-error-rate --max-p99 --emit --allow-unknown-fields" -- "$cur"
+        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --connect-timeout --timeout --keepalive --max-msg-size --show-secrets -d --data --proto -I --import-path --protoset -o --output -v --verbose --html -c --concurrency -n --total -z --duration --rps --connections --warmup --max-error-rate --max-p99 --emit --allow-unknown-fields" -- "$cur"
       fi
       ;;
     serve)
@@ -164,6 +164,13 @@ _grpcdx() {
     version)
       if [[ $cur == -* ]]; then
         _grpcdx_compgen -W "-h --help --help-all" -- "$cur"
+      fi
+      ;;
+    help)
+      if [[ $cur == -* ]]; then
+        _grpcdx_compgen -W "-h --help --help-all --man" -- "$cur"
+      else
+        _grpcdx_compgen -W "list describe call replay probe health chaos interop bench serve demo completion version help" -- "$cur"
       fi
       ;;
   esac

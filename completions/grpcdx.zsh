@@ -21,13 +21,14 @@ _grpcdx_commands() {
     'replay:Replay a recorded stream (a replay file that `call` records), catching stalls'
     'probe:Check dns, tcp, tls, http2 and grpc one layer at a time; say where it breaks'
     'health:Check a server'\''s health (grpc.health.v1.Health), once or as it changes'
-    'chaos:Run a gRPC proxy that injects faults (delay, abort, cancel, reset, stall, drop)'
+    'chaos:Run a gRPC proxy that injects faults (delay, abort, cancel, reset, stall, drop), or with --tcp a TCP proxy (latency, bandwidth, reset, blackhole, slice, close)'
     'interop:Run the standard gRPC interop cases against a grpc.testing.TestService server'
     'bench:Load test a method: throughput, latency percentiles and status counts'
     'serve:Run the built-in test server: grpc.testing.TestService, health and reflection'
     'demo:Start a built-in server and walk through the commands against it'
     'completion:Print a shell completion script (bash, zsh or fish)'
     'version:Print the version and the gRPC and protobuf versions'
+    'help:Show the manual of grpcdx or of one command (also as a man page)'
   )
   _describe -t commands 'grpcdx command' commands
 }
@@ -48,7 +49,7 @@ _grpcdx_list() {
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
     '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
-    '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output]' \
+    '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
     '*--proto[Take the schema from this .proto file (repeatable)]:proto:_files' \
     '*'{-I,--import-path}'[Directory to search for .proto imports (repeatable)]:import-path:_files -/' \
     '*--protoset[Take the schema from this FileDescriptorSet file (repeatable)]:protoset:_files' \
@@ -74,7 +75,7 @@ _grpcdx_describe() {
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
     '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
-    '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output]' \
+    '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
     '*--proto[Take the schema from this .proto file (repeatable)]:proto:_files' \
     '*'{-I,--import-path}'[Directory to search for .proto imports (repeatable)]:import-path:_files -/' \
     '*--protoset[Take the schema from this FileDescriptorSet file (repeatable)]:protoset:_files' \
@@ -100,7 +101,7 @@ _grpcdx_call() {
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
     '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
-    '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output]' \
+    '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
     '(-d --data)'{-d,--data}'[Request JSON: one object, or several for a client stream; @FILE reads a file, @- standard input]:data:_grpcdx_at_files' \
     '*--proto[Take the schema from this .proto file (repeatable)]:proto:_files' \
     '*'{-I,--import-path}'[Directory to search for .proto imports (repeatable)]:import-path:_files -/' \
@@ -134,7 +135,7 @@ _grpcdx_replay() {
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
     '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
-    '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output]' \
+    '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
     '--in[The replay file: one JSON object a line (t_ms, dir send|recv|status, message)]:in:_files' \
     '*--proto[Take the schema from this .proto file (repeatable)]:proto:_files' \
     '*'{-I,--import-path}'[Directory to search for .proto imports (repeatable)]:import-path:_files -/' \
@@ -167,7 +168,7 @@ _grpcdx_probe() {
     '--timeout[Bound of each stage (default 5s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
     '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
-    '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output]' \
+    '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
     '(-o --output)'{-o,--output}'[Output format]:output:(text json)' \
     '(-v --verbose)'{-v,--verbose}'[Show headers, trailers and timings]' \
     '--service[Health service to ask about (default: the whole server)]:service: ' \
@@ -193,7 +194,7 @@ _grpcdx_health() {
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
     '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
-    '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output]' \
+    '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
     '--service[The service to ask about (default: the whole server)]:service: ' \
     '--watch[Watch the status and print each change (until Ctrl-C, --count or --timeout)]' \
     '--count[With --watch: stop after N statuses]:count: ' \
@@ -219,14 +220,15 @@ _grpcdx_chaos() {
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
     '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
-    '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output]' \
+    '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
     '--target[Upstream to forward to: host:port, \[v6addr\]:port, unix:/path or a URI like dns:///host:port]:target: ' \
     '--listen-cert[Serve TLS downstream with this certificate chain (PEM)]:listen-cert:_files' \
     '--listen-key[Private key (PEM) of --listen-cert]:listen-key:_files' \
-    '*--fault[A fault: delay=DUR\[,jitter=DUR\] | abort=CODE\[,message=TEXT\] | cancel\[,after=N|DUR\] | reset\[,after=N\] | stall\[,after=N\] | drop; keys pct=P, method=GLOB, header=key:value, limit=N (repeatable)]:fault: ' \
+    '*--fault[A fault: delay=DUR\[,jitter=DUR\] | abort=CODE\[,message=TEXT\] | cancel\[,after=N|DUR\] | reset\[,after=N\] | stall\[,after=N\] | drop; keys pct=P, method=GLOB, header=key:value, limit=N. Under --tcp: latency=DUR\[,jitter=DUR\] | bandwidth=BYTES/s | reset\[,after=BYTES\] | blackhole | slice=BYTES\[,delay=DUR\] | close\[,after=DUR\]; keys pct=P, dir=up|down|both, limit=N (repeatable)]:fault: ' \
     '--rules[Read faults from this JSON file: {"faults": \[{"kind": "abort", ...}\]}]:rules:_files' \
     '--header-faults[Let a call ask for its own fault with x-grpcdx-delay: DUR or x-grpcdx-abort: CODE metadata]' \
-    '--max-active[At most N calls under a fault at once]:max-active: ' \
+    '--tcp[Be a byte-level TCP proxy (no gRPC parsing; TLS passes through) with connection faults, decided per connection]' \
+    '--max-active[At most N calls (--tcp: connections) under a fault at once]:max-active: ' \
     '--seed[Seed of the random choices, so a run repeats (default: random, printed)]:seed: ' \
     '--duration[Stop after this long (default: until Ctrl-C or SIGTERM)]:duration: ' \
     '--emit[Print the delay/abort faults as an Istio VirtualService or Envoy fault filters and exit]:emit:(istio envoy)' \
@@ -249,7 +251,7 @@ _grpcdx_interop() {
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
     '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
-    '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output]' \
+    '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
     '--cases[Comma-separated cases to run (default: all): empty_unary, large_unary, client_streaming, server_streaming, ping_pong, empty_stream, timeout_on_sleeping_server, cancel_after_begin, cancel_after_first_response, status_code_and_message, special_status_message, unimplemented_method, unimplemented_service, custom_metadata]:cases: ' \
     '(-o --output)'{-o,--output}'[Output format]:output:(text json)' \
     '(-v --verbose)'{-v,--verbose}'[Show headers, trailers and timings]' \
@@ -272,13 +274,14 @@ _grpcdx_bench() {
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
     '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
-    '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output]' \
+    '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
     '(-d --data)'{-d,--data}'[Request JSON; several messages are sent round-robin (or all per call for client and bidi streams); @FILE reads a file, @- standard input. Templates: {{.RequestNumber}}, {{.WorkerID}}, {{.UUID}}, {{.Timestamp}}]:data:_grpcdx_at_files' \
     '*--proto[Take the schema from this .proto file (repeatable)]:proto:_files' \
     '*'{-I,--import-path}'[Directory to search for .proto imports (repeatable)]:import-path:_files -/' \
     '*--protoset[Take the schema from this FileDescriptorSet file (repeatable)]:protoset:_files' \
-    '(-o --output)'{-o,--output}'[Output format]:output:(text json)' \
+    '(-o --output)'{-o,--output}'[Output format]:output:(text json html)' \
     '(-v --verbose)'{-v,--verbose}'[Show headers, trailers and timings]' \
+    '--html[Also write the report as a self-contained HTML page (SVG charts) to FILE]:html:_files' \
     '(-c --concurrency)'{-c,--concurrency}'[Concurrent calls]:concurrency: ' \
     '(-n --total)'{-n,--total}'[Number of calls to make (default 200 when -z is not given)]:total: ' \
     '(-z --duration)'{-z,--duration}'[Make calls for DUR (e.g. 30s); with -n, whichever ends first]:duration: ' \
@@ -326,12 +329,21 @@ _grpcdx_version() {
     '--help-all[Show help for every command]'
 }
 
+_grpcdx_help() {
+  _arguments -s -S \
+    '(-h --help)'{-h,--help}'[Print this help message and exit]' \
+    '--help-all[Show help for every command]' \
+    '--man[Print the whole manual as a man page (roff): grpcdx help --man > grpcdx.1]' \
+    '::command:(list describe call replay probe health chaos interop bench serve demo completion version help)'
+}
+
 _grpcdx() {
   local curcontext="$curcontext" state line
   typeset -A opt_args
   _arguments -C \
     '(- *)'{-h,--help}'[Print this help message and exit]' \
     '(- *)--help-all[Show help for every command]' \
+    '(- *)--color[When to colour output: auto (on a terminal, unless NO_COLOR is set), always, never]:color:(auto always never)' \
     '1: :_grpcdx_commands' \
     '*:: :->args' && return 0
   case $state in
@@ -351,6 +363,7 @@ _grpcdx() {
         demo) _grpcdx_demo ;;
         completion) _grpcdx_completion ;;
         version) _grpcdx_version ;;
+        help) _grpcdx_help ;;
       esac
       ;;
   esac

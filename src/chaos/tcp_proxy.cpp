@@ -46,11 +46,17 @@ constexpr uint64_t k_tag_listener = 0;  // epoll data of the listening socket ..
 constexpr uint64_t k_tag_wake = 1;      // ... and of the stop eventfd; anything else is an Endpoint*
 constexpr uint64_t k_accept_timer = 0;  // timer id of the accept retry; connections count from 1
 
+}  // namespace
+
+// One resolved upstream address (outside the anonymous namespace: TcpLoop, declared in the
+// header, holds a list of them).
 struct SocketAddress {
   sockaddr_storage addr{};
   socklen_t len = 0;
   int family = AF_UNSPEC;
 };
+
+namespace {
 
 std::string format_address(const sockaddr_storage& ss) {
   char host[INET6_ADDRSTRLEN] = {};

@@ -28,7 +28,8 @@ const char* kind_name(load::CallKind kind) {
   return "unary";
 }
 
-// "0.123 ms", "12.3 ms", "1.23 s": three significant figures, as people read latencies.
+}  // namespace
+
 std::string human_ms(double value_ms) {
   if (value_ms >= 1000) return fmt::format("{:.2f} s", value_ms / 1000);
   if (value_ms >= 100) return fmt::format("{:.0f} ms", value_ms);
@@ -36,8 +37,6 @@ std::string human_ms(double value_ms) {
   if (value_ms >= 1) return fmt::format("{:.2f} ms", value_ms);
   return fmt::format("{:.3f} ms", value_ms);
 }
-
-}  // namespace
 
 nlohmann::ordered_json latency_json(const load::Histogram& h) {
   return {{"min", ms(h.min())},
@@ -75,7 +74,7 @@ nlohmann::ordered_json bench_json(const load::LoadResult& r, const BenchContext&
   return out;
 }
 
-std::string latency_histogram_text(const load::Histogram& h, int rows, int width) {
+std::vector<HistogramRow> latency_rows(const load::Histogram& h, int rows) {
   if (h.count() == 0 || rows <= 0) return {};
   const double lo = static_cast<double>(h.min()), hi = static_cast<double>(h.max());
   std::vector<double> edges;  // rows + 1 edges from lo to hi
@@ -96,14 +95,24 @@ std::string latency_histogram_text(const load::Histogram& h, int rows, int width
     auto it = std::upper_bound(edges.begin() + 1, edges.end() - 1, mid);
     counts[static_cast<size_t>(it - (edges.begin() + 1))] += count;
   });
-  const uint64_t peak = *std::max_element(counts.begin(), counts.end());
+  std::vector<HistogramRow> out;
+  for (int i = 0; i < rows; ++i)
+    out.push_back({edges[static_cast<size_t>(i)], edges[static_cast<size_t>(i) + 1], counts[static_cast<size_t>(i)],
+                   log_spaced});
+  return out;
+}
+
+std::string latency_histogram_text(const load::Histogram& h, int rows, int width) {
+  const auto table = latency_rows(h, rows);
+  uint64_t peak = 0;
+  for (const auto& row : table) peak = std::max(peak, row.count);
   std::string out;
-  for (int i = 0; i < rows; ++i) {
-    const uint64_t c = counts[static_cast<size_t>(i)];
+  for (const auto& row : table) {
+    const uint64_t c = row.count;
     const int len = peak ? static_cast<int>(std::ceil(static_cast<double>(c) * width / static_cast<double>(peak))) : 0;
     std::string bar;
     for (int k = 0; k < len; ++k) bar += "\u2587";
-    out += fmt::format("  {:>10} | {} {}\n", human_ms(edges[static_cast<size_t>(i) + 1] / 1e6), bar, c);
+    out += fmt::format("  {:>10} | {} {}\n", human_ms(row.high_ns / 1e6), bar, c);
   }
   return out;
 }
@@ -113,7 +122,7 @@ void print_bench(Io& io, OutputFormat format, const load::LoadResult& r, const B
     io.out << json_line(bench_json(r, c)) << std::endl;
     return;
   }
-  const bool color = io.out_is_tty;
+  const bool color = io.color_out;
   auto bold = [&](const std::string& s) { return color ? "\x1b[1m" + s + "\x1b[0m" : s; };
   auto paint = [&](const std::string& s, int code) { return color ? fmt::format("\x1b[{}m{}\x1b[0m", code, s) : s; };
   const uint64_t failed = r.count - r.ok;
@@ -152,7 +161,8 @@ void print_bench(Io& io, OutputFormat format, const load::LoadResult& r, const B
   if (r.message_latency.count()) text += row("message", r.message_latency);
   if (r.count) {
     text += "\n" + bold("Latency histogram") + " (calls up to each latency)\n";
-    text += latency_histogram_text(r.latency, 10, 40);
+    // The bars fill what the terminal leaves after the label and the count (COLUMNS, else 80).
+    text += latency_histogram_text(r.latency, 10, std::clamp(io.out_columns - 30, 10, 60));
   }
   text += "\n" + bold("Status") + "\n";
   for (int code = 0; code < load::k_status_codes; ++code) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -33,8 +34,25 @@ nlohmann::ordered_json bench_json(const load::LoadResult& result, const BenchCon
 // The min..max figures of a histogram of nanoseconds, in milliseconds rounded to microseconds.
 nlohmann::ordered_json latency_json(const load::Histogram& histogram);
 
-// Prints the result as one JSON line or as the text report (colour when io.out_is_tty).
+// Prints the result as one JSON line or as the text report (colour when io.color_out; the
+// histogram as wide as io.out_columns allows).
 void print_bench(Io& io, OutputFormat format, const load::LoadResult& result, const BenchContext& context);
+
+// "0.123 ms", "12.3 ms", "1.23 s": three significant figures, as people read latencies.
+std::string human_ms(double value_ms);
+
+// One range of a latency histogram drawn for people: values in [low_ns, high_ns) (the last row
+// includes max), with their count.
+struct HistogramRow {
+  double low_ns = 0;
+  double high_ns = 0;
+  uint64_t count = 0;
+  bool log_spaced = false;  // the rows are log-spaced (max/min > 20), else linear
+};
+
+// About `rows` ranges between the histogram's min and max (log-spaced when max/min is large);
+// one row when every value is the same; none when it is empty.
+std::vector<HistogramRow> latency_rows(const load::Histogram& histogram, int rows);
 
 // The lines of the text latency histogram: about `rows` ranges between min and max (log-spaced
 // when max/min is large), each with a bar of up to `width` characters and its count.

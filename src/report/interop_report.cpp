@@ -10,7 +10,7 @@ namespace grpcdx::report {
 
 void interop_case(Io& io, OutputFormat format, const interop::CaseResult& r) {
   if (format == OutputFormat::json) return;
-  const bool color = io.out_is_tty;
+  const bool color = io.color_out;
   std::string mark = r.passed ? (color ? "\x1b[32mPASS\x1b[0m" : "PASS") : (color ? "\x1b[31mFAIL\x1b[0m" : "FAIL");
   io.out << fmt::format("{}  {:<30} {:>9.1f} ms", mark, r.name, r.ms);
   if (!r.passed) io.out << "  " << r.error;

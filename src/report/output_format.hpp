@@ -3,6 +3,7 @@
 
 namespace grpcdx::report {
 
-enum class OutputFormat { text, json };
+// html: only `bench` offers it (a self-contained page, report/bench_html.hpp).
+enum class OutputFormat { text, json, html };
 
 }  // namespace grpcdx::report

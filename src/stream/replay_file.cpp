@@ -13,6 +13,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/base64.hpp"
+
 namespace grpcdx::stream {
 
 namespace {
@@ -28,6 +30,20 @@ std::string round3(double v) {
 
 std::string dump(const Json& j) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+// Reads {"key": ["v1", "v2"], ...} (SPEC's metadata shape) into `out`; `where` names the field.
+std::optional<std::string> read_metadata(const Json& j, const char* where, net::Metadata& out) {
+  if (!j.is_object()) return fmt::format("\"{}\" must be an object of lists of strings", where);
+  for (const auto& [key, values] : j.items()) {
+    if (!values.is_array())
+      return fmt::format("\"{}\".\"{}\" must be a list of strings", where, key);
+    for (const auto& v : values) {
+      if (!v.is_string()) return fmt::format("\"{}\".\"{}\" must be a list of strings", where, key);
+      out.push_back({key, v.get<std::string>()});
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -80,8 +96,18 @@ Result<ReplayScript> parse_replay(std::string_view text, std::string_view source
         if (!m->is_string()) return fail("\"message\" of a status line must be a string");
         status.message = m->get<std::string>();
       }
+      if (auto tr = j.find("trailers"); tr != j.end()) {
+        if (auto bad = read_metadata(*tr, "trailers", status.trailers)) return fail(*bad);
+      }
       script.status = status;
       any = true;
+      continue;
+    }
+    if (dir == "metadata" || dir == "headers") {
+      auto md = j.find("metadata");
+      if (md == j.end()) return fail(fmt::format("a {} line needs \"metadata\"", dir));
+      auto& into = dir == "metadata" ? script.request_metadata : script.headers;
+      if (auto bad = read_metadata(*md, "metadata", into)) return fail(*bad);
       continue;
     }
     if (dir != "send" && dir != "recv")
@@ -111,7 +137,7 @@ Result<ReplayScript> parse_replay(std::string_view text, std::string_view source
   return script;
 }
 
-Result<std::unique_ptr<ReplayRecorder>> ReplayRecorder::open(const std::string& path) {
+Result<std::unique_ptr<ReplayRecorder>> ReplayRecorder::open(const std::string& path, bool show_secrets) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0)
     return local_error(
@@ -129,7 +155,7 @@ Result<std::unique_ptr<ReplayRecorder>> ReplayRecorder::open(const std::string& 
     ::close(fd);
     return local_error(fmt::format("cannot open record file '{}': {}", path, std::strerror(e)));
   }
-  return std::unique_ptr<ReplayRecorder>(new ReplayRecorder(file, path));
+  return std::unique_ptr<ReplayRecorder>(new ReplayRecorder(file, path, show_secrets));
 }
 
 ReplayRecorder::~ReplayRecorder() {
@@ -154,8 +180,27 @@ void ReplayRecorder::recv(double t_ms, const std::string& message_json) {
   write_line(t_ms, "recv", "\"message\":" + message_json);
 }
 
-void ReplayRecorder::status(double t_ms, int code, const std::string& message) {
-  write_line(t_ms, "status", fmt::format(R"("code":{},"message":{})", code, dump(Json(message))));
+std::string ReplayRecorder::metadata_json(const net::Metadata& metadata) const {
+  Json out = Json::object();
+  for (const auto& m : metadata) {
+    std::string value = m.key.ends_with("-bin") ? base64_encode(m.value) : m.value;
+    out[m.key].push_back(net::shown_value(m.key, value, m_show_secrets));
+  }
+  return dump(out);
+}
+
+void ReplayRecorder::request_metadata(double t_ms, const net::Metadata& metadata) {
+  if (!metadata.empty()) write_line(t_ms, "metadata", "\"metadata\":" + metadata_json(metadata));
+}
+
+void ReplayRecorder::headers(double t_ms, const net::Metadata& metadata) {
+  if (!metadata.empty()) write_line(t_ms, "headers", "\"metadata\":" + metadata_json(metadata));
+}
+
+void ReplayRecorder::status(double t_ms, int code, const std::string& message, const net::Metadata& trailers) {
+  std::string rest = fmt::format(R"("code":{},"message":{})", code, dump(Json(message)));
+  if (!trailers.empty()) rest += ",\"trailers\":" + metadata_json(trailers);
+  write_line(t_ms, "status", rest);
 }
 
 Result<void> ReplayRecorder::close() {

@@ -46,13 +46,26 @@ TEST_CASE("parse_header: errors are usage errors with exact text") {
     CHECK(h.error().message == message);
   };
   check_error("novalue", "invalid header 'novalue': expected 'key: value'");
-  check_error(": value", "invalid header ': value': expected 'key: value'");
-  check_error(" : value", "invalid header ' : value': expected 'key: value'");
+  check_error(": value", "invalid header ': ...': expected 'key: value'");
+  check_error(" : value", "invalid header ' : ...': expected 'key: value'");
+  check_error(":", "invalid header ':': expected 'key: value'");
   check_error("bad key: v", "invalid header key 'bad key': use only a-z, 0-9, '-', '_' and '.'");
   check_error("grpc-timeout: 1S", "invalid header key 'grpc-timeout': reserved by gRPC");
   check_error("x-bin: !!!!", "invalid header 'x-bin': a -bin value must be base64");
   check_error("x: caf\xc3\xa9",
               "invalid header 'x': value must be printable ASCII (use a -bin key for bytes)");
+}
+
+TEST_CASE("parse_header: an error never echoes what may be a secret value") {
+  auto no_colon = parse_header("authorization Bearer s3cret");
+  REQUIRE(!no_colon);
+  CHECK(no_colon.error().message == "invalid header 'authorization ...': expected 'key: value'");
+  auto no_key = parse_header(": Bearer s3cret");
+  REQUIRE(!no_key);
+  CHECK(no_key.error().message.find("s3cret") == std::string::npos);
+  auto bad_value = parse_header("authorization: Bearer caf\xc3\xa9");
+  REQUIRE(!bad_value);
+  CHECK(bad_value.error().message.find("Bearer") == std::string::npos);
 }
 
 TEST_CASE("secrets are redacted unless asked for") {
@@ -65,4 +78,7 @@ TEST_CASE("secrets are redacted unless asked for") {
   CHECK(shown_value("authorization", "Bearer s3cret", false) == "<redacted>");
   CHECK(shown_value("authorization", "Bearer s3cret", true) == "Bearer s3cret");
   CHECK(shown_value("x-trace-id", "abc", false) == "abc");
+  for (const char* key : {"proxy-authorization", "set-cookie", "x-api-key", "token", "x-goog-iam-token"})
+    CHECK(is_secret_key(key));
+  for (const char* key : {"tokens", "x-token-id", "authority", "cookies-enabled"}) CHECK(!is_secret_key(key));
 }

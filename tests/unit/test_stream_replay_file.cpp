@@ -7,6 +7,8 @@
 
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include "grpc/testing/messages.pb.h"
 #include "stream/replay_file.hpp"
@@ -133,4 +135,105 @@ TEST_CASE("ReplayRecorder::open names the file it cannot create") {
   REQUIRE_FALSE(r);
   CHECK(r.error().message ==
         "cannot create record file '/nonexistent-dir/rec.jsonl': No such file or directory");
+}
+
+TEST_CASE("parse_replay reads recorded metadata, headers and trailers") {
+  auto script = parse(
+      "{\"t_ms\":0,\"dir\":\"metadata\",\"metadata\":{\"authorization\":[\"<redacted>\"],"
+      "\"x-trace\":[\"1\",\"2\"]}}\n"
+      "{\"t_ms\":0,\"dir\":\"send\",\"message\":{}}\n"
+      "{\"t_ms\":1,\"dir\":\"headers\",\"metadata\":{\"server\":[\"x\"]}}\n"
+      "{\"t_ms\":2,\"dir\":\"status\",\"code\":0,\"trailers\":{\"k\":[\"v\"]}}\n");
+  REQUIRE(script);
+  REQUIRE(script->request_metadata.size() == 3);
+  CHECK(script->request_metadata[0].key == "authorization");
+  CHECK(script->request_metadata[2].value == "2");
+  REQUIRE(script->headers.size() == 1);
+  CHECK(script->headers[0].value == "x");
+  REQUIRE(script->status);
+  REQUIRE(script->status->trailers.size() == 1);
+  CHECK(script->sends.size() == 1);
+
+  CHECK(parse_error("{\"t_ms\":0,\"dir\":\"metadata\"}") ==
+        "replay.jsonl:1: a metadata line needs \"metadata\"");
+  CHECK(parse_error("{\"t_ms\":0,\"dir\":\"headers\",\"metadata\":[1]}") ==
+        "replay.jsonl:1: \"metadata\" must be an object of lists of strings");
+  CHECK(parse_error("{\"t_ms\":0,\"dir\":\"headers\",\"metadata\":{\"k\":\"v\"}}") ==
+        "replay.jsonl:1: \"metadata\".\"k\" must be a list of strings");
+  CHECK(parse_error("{\"dir\":\"status\",\"code\":0,\"trailers\":{\"k\":[1]}}") ==
+        "replay.jsonl:1: \"trailers\".\"k\" must be a list of strings");
+}
+
+TEST_CASE("ReplayRecorder redacts secrets in metadata unless asked not to") {
+  char dir_template[] = "/tmp/grpcdx-unit-XXXXXX";
+  REQUIRE(::mkdtemp(dir_template));
+  auto record = [&](bool show_secrets) {
+    std::string path = std::string(dir_template) + "/rec.jsonl";
+    auto recorder = ReplayRecorder::open(path, show_secrets);
+    REQUIRE(recorder);
+    net::Metadata request{{"authorization", "Bearer s3cret"}, {"x-trace", "t1"}, {"x-bin", std::string("\x00\x01", 2)}};
+    (*recorder)->request_metadata(0, request);
+    (*recorder)->send(0.5, "{}");
+    (*recorder)->headers(1, {{"set-cookie", "id=42"}});
+    (*recorder)->headers(1.5, {});  // nothing to write
+    (*recorder)->status(2, 0, "", {{"x-session-token", "tok"}});
+    REQUIRE((*recorder)->close());
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    ::unlink(path.c_str());
+    return text.str();
+  };
+  CHECK(record(false) ==
+        "{\"t_ms\":0,\"dir\":\"metadata\",\"metadata\":{\"authorization\":[\"<redacted>\"],\"x-bin\":[\"AAE=\"],"
+        "\"x-trace\":[\"t1\"]}}\n"
+        "{\"t_ms\":0.5,\"dir\":\"send\",\"message\":{}}\n"
+        "{\"t_ms\":1,\"dir\":\"headers\",\"metadata\":{\"set-cookie\":[\"<redacted>\"]}}\n"
+        "{\"t_ms\":2,\"dir\":\"status\",\"code\":0,\"message\":\"\",\"trailers\":{\"x-session-token\":[\"<redacted>\"]}}\n");
+  std::string shown = record(true);
+  CHECK(shown.find("Bearer s3cret") != std::string::npos);
+  CHECK(shown.find("id=42") != std::string::npos);
+  CHECK(shown.find("\"tok\"") != std::string::npos);
+  auto script = parse(shown);
+  REQUIRE(script);
+  CHECK(script->request_metadata.size() == 3);
+  ::rmdir(dir_template);
+}
+
+TEST_CASE("ReplayRecorder takes lines from several threads at once, whole and in time order") {
+  // call --record writes sends from the calling thread and receives from gRPC's threads.
+  char dir_template[] = "/tmp/grpcdx-unit-XXXXXX";
+  REQUIRE(::mkdtemp(dir_template));
+  std::string path = std::string(dir_template) + "/threads.jsonl";
+  auto recorder = ReplayRecorder::open(path);
+  REQUIRE(recorder);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&recorder, t] {
+      for (int i = 0; i < 250; ++i) {
+        double when = i * 0.5 + t * 0.1;
+        if (t % 2 == 0) (*recorder)->send(when, R"({"responseParameters":[{"size":1}]})");
+        else (*recorder)->recv(when, R"({"payload":{"body":"AA=="}})");
+      }
+    });
+  for (auto& t : threads) t.join();
+  REQUIRE((*recorder)->close());
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto script = parse(text.str());
+  REQUIRE(script);
+  CHECK(script->sends.size() == 500);
+  CHECK(script->recvs.size() == 500);
+  double last = 0;
+  size_t si = 0, ri = 0;
+  while (si < script->sends.size() || ri < script->recvs.size()) {
+    bool take_send = ri >= script->recvs.size() ||
+                     (si < script->sends.size() && script->sends[si].line < script->recvs[ri].line);
+    double t = take_send ? script->sends[si++].t_ms : script->recvs[ri++].t_ms;
+    CHECK(t >= last);
+    last = t;
+  }
+  ::unlink(path.c_str());
+  ::rmdir(dir_template);
 }
