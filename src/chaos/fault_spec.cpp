@@ -368,7 +368,7 @@ Result<std::vector<FaultSpec>> parse_rules(std::string_view json_text, const std
   json doc;
   try {
     doc = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
     std::string what = e.what();
     if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
     return fail("", "invalid JSON: " + what);

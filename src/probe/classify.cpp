@@ -177,6 +177,38 @@ bool looks_like_http2_frames(std::string_view b) {
   return stream_zero && length <= 16384 && (type == 4 || type == 7);
 }
 
+Http2FrameScanner::State Http2FrameScanner::feed(std::string_view bytes) {
+  if (m_state != State::need_more) return m_state;
+  m_buffer.append(bytes);
+  auto u = [&](size_t i) { return static_cast<std::uint32_t>(static_cast<unsigned char>(m_buffer[i])); };
+  while (m_buffer.size() >= 9) {
+    if (m_buffer.starts_with("HTTP/")) return m_state = State::not_http2;
+    std::uint32_t length = (u(0) << 16) | (u(1) << 8) | u(2);
+    std::uint32_t type = u(3), flags = u(4);
+    // Frame types above 0x20 are not HTTP/2 ones a server sends; 16384 is the largest frame a
+    // peer may send before our SETTINGS allowed more (SETTINGS itself carries no such limit).
+    if (type > 0x20 || (length > 16384 && type != 4)) return m_state = State::not_http2;
+    if (m_buffer.size() < 9 + static_cast<size_t>(length)) return m_state;
+    std::string_view payload(m_buffer.data() + 9, length);
+    ++m_frames;
+    if (type == 4 && !(flags & 1)) {
+      for (size_t i = 0; i + 6 <= payload.size(); i += 6) {
+        auto p = [&](size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(payload[i + k])); };
+        m_settings.emplace_back(static_cast<std::uint16_t>((p(0) << 8) | p(1)),
+                                (p(2) << 24) | (p(3) << 16) | (p(4) << 8) | p(5));
+      }
+      return m_state = State::settings;
+    }
+    if (type == 7 && payload.size() >= 8) {
+      m_goaway_error = (u(13) << 24) | (u(14) << 16) | (u(15) << 8) | u(16);
+      return m_state = State::goaway;
+    }
+    m_buffer.erase(0, 9 + length);
+    if (m_frames >= k_max_frames) return m_state = State::not_http2;
+  }
+  return m_state;
+}
+
 bool looks_like_tls_record(std::string_view b) {
   if (b.size() < 2) return false;
   auto type = static_cast<unsigned char>(b[0]);

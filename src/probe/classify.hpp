@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace grpcdx::probe {
@@ -117,6 +118,31 @@ struct Http2Outcome {
   bool tls = false;            // the exchange ran over TLS
   bool tls_server_detected = false;  // plaintext: a second connection got a TLS ServerHello
   std::optional<std::uint32_t> goaway_error;  // a GOAWAY arrived before SETTINGS
+};
+
+// Reads the server's first HTTP/2 frames as bytes arrive, until its SETTINGS, a GOAWAY, or
+// something that is not HTTP/2 (an HTTP/1.x answer, a frame header no server sends first, more
+// than `k_max_frames` frames without SETTINGS). Pure, so the fuzzer and unit tests feed it bytes.
+class Http2FrameScanner {
+ public:
+  enum class State { need_more, settings, goaway, not_http2 };
+  static constexpr int k_max_frames = 32;
+
+  // Adds bytes read from the server; returns the state after them. Once the state is not
+  // need_more, further bytes are ignored.
+  State feed(std::string_view bytes);
+  State state() const { return m_state; }
+  // The SETTINGS parameters (identifier, value) in the order sent, once state() is settings.
+  const std::vector<std::pair<std::uint16_t, std::uint32_t>>& settings() const { return m_settings; }
+  // The GOAWAY's error code, once state() is goaway.
+  std::uint32_t goaway_error() const { return m_goaway_error; }
+
+ private:
+  State m_state = State::need_more;
+  std::string m_buffer;  // bytes of the frame not yet complete
+  int m_frames = 0;
+  std::vector<std::pair<std::uint16_t, std::uint32_t>> m_settings;
+  std::uint32_t m_goaway_error = 0;
 };
 
 // The HTTP/2 stage's failure, or nullopt when the server's SETTINGS arrived.

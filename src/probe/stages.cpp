@@ -379,7 +379,7 @@ Result<StageResult> tls_stage(const StageContext& c, Transport& conn, std::strin
 namespace {
 
 constexpr std::string_view k_preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-constexpr unsigned char k_settings = 4, k_goaway = 7;
+constexpr unsigned char k_settings = 4;
 
 std::string frame(unsigned char type, unsigned char flags, std::string_view payload) {
   std::string f;
@@ -392,11 +392,6 @@ std::string frame(unsigned char type, unsigned char flags, std::string_view payl
   f.append(4, '\0');
   f += payload;
   return f;
-}
-
-std::uint32_t be32(std::string_view b, size_t i) {
-  auto u = [&](size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(b[i + k])); };
-  return (u(0) << 24) | (u(1) << 16) | (u(2) << 8) | u(3);
 }
 
 std::string setting_name(unsigned id) {
@@ -436,46 +431,26 @@ StageResult http2_stage(const StageContext& c, Transport& conn, const Endpoint& 
   h2.tls = tls;
   json& d = timer.result().detail;
   IoStatus st = conn.write_all(std::string(k_preface) + frame(k_settings, 0, {}), deadline);
-  std::string buf = std::move(early);
   std::string first;
   // Read frames until the server's SETTINGS (or a GOAWAY, or something that is not HTTP/2).
-  for (int frames = 0; st == IoStatus::ok && frames < 32;) {
-    if (buf.size() >= 9) {
-      unsigned length = (static_cast<unsigned char>(buf[0]) << 16) | (static_cast<unsigned char>(buf[1]) << 8) |
-                        static_cast<unsigned char>(buf[2]);
-      auto type = static_cast<unsigned char>(buf[3]);
-      auto flags = static_cast<unsigned char>(buf[4]);
-      if (buf.starts_with("HTTP/") || length > (1u << 24) - 1 || type > 0x20) break;
-      if (length > 16384 && type != k_settings) break;
-      if (buf.size() >= 9 + length) {
-        std::string_view payload(buf.data() + 9, length);
-        ++frames;
-        if (type == k_settings && !(flags & 1)) {
-          json settings = json::object();
-          for (size_t i = 0; i + 6 <= payload.size(); i += 6) {
-            unsigned id = (static_cast<unsigned char>(payload[i]) << 8) | static_cast<unsigned char>(payload[i + 1]);
-            settings[setting_name(id)] = be32(payload, i + 2);
-          }
-          d["settings"] = settings;
-          h2.got_settings = true;
-          (void)conn.write_all(frame(k_settings, 1, {}), deadline);
-          break;
-        }
-        if (type == k_goaway && payload.size() >= 8) {
-          h2.goaway_error = be32(payload, 4);
-          break;
-        }
-        buf.erase(0, 9 + length);
-        continue;
-      }
-    }
+  Http2FrameScanner scanner;
+  auto state = scanner.feed(early);
+  while (st == IoStatus::ok && state == Http2FrameScanner::State::need_more) {
     std::string chunk;
     st = conn.read_some(chunk, deadline);
     if (st == IoStatus::ok) {
       if (first.size() < 16) first += chunk.substr(0, 16 - first.size());
-      buf += chunk;
+      state = scanner.feed(chunk);
     }
   }
+  if (state == Http2FrameScanner::State::settings) {
+    json settings = json::object();
+    for (auto [id, value] : scanner.settings()) settings[setting_name(id)] = value;
+    d["settings"] = settings;
+    h2.got_settings = true;
+    (void)conn.write_all(frame(k_settings, 1, {}), deadline);
+  }
+  if (state == Http2FrameScanner::State::goaway) h2.goaway_error = scanner.goaway_error();
   h2.first_bytes = tls ? first : conn.first_raw_bytes();
   h2.timed_out = st == IoStatus::timeout;
   h2.peer_closed = st == IoStatus::closed || st == IoStatus::error;

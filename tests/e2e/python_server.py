@@ -4,6 +4,13 @@
 # the grpc-proto files.
 #
 #   /usr/bin/python3 python_server.py [--listen 127.0.0.1:0] [--reflection v1,v1alpha|none]
+#                                     [--misbehave bad-bytes|missing-dependency|wrong-file]
+#
+# --misbehave makes it a hostile peer for test_hostile.py: bad-bytes answers UnaryCall (and the
+# second message of StreamingOutputCall) with bytes that are not a valid message of the response
+# type; missing-dependency makes reflection withhold grpc/testing/messages.proto (NOT_FOUND, and
+# left out of the files that import it); wrong-file makes reflection answer every symbol with
+# grpc/testing/empty.proto, a file that does not define it.
 import argparse
 import importlib
 import os
@@ -53,10 +60,16 @@ def status_code(number):
     return grpc.StatusCode.UNKNOWN
 
 
+# Not a valid message of any grpc.testing type: field 1 (a message) with a length running
+# far past the end.
+BAD_BYTES = b"\x0a\xff\xff\xff\xff\x0f\x00"
+
+
 class TestService:
-    def __init__(self, messages, empty):
+    def __init__(self, messages, empty, bad_bytes=False):
         self.m = messages
         self.empty = empty
+        self.bad_bytes = bad_bytes
 
     def _echo_metadata(self, context):
         initial, trailing = [], []
@@ -89,9 +102,12 @@ class TestService:
 
     def streaming_output_call(self, request, context):
         self._echo_metadata(context)
-        for param in request.response_parameters:
+        for i, param in enumerate(request.response_parameters):
             if param.interval_us:
                 time.sleep(param.interval_us / 1e6)
+            if self.bad_bytes and i == 1:
+                yield BAD_BYTES
+                continue
             yield self.m.StreamingOutputCallResponse(payload=self._payload(param.size))
         self._maybe_abort(request, context)
 
@@ -109,16 +125,25 @@ class TestService:
                 yield self.m.StreamingOutputCallResponse(payload=self._payload(param.size))
             self._maybe_abort(request, context)
 
+    def _serializer(self, message_class):
+        """SerializeToString, except that bytes pass through as they are (for bad-bytes)."""
+        return lambda r: r if isinstance(r, bytes) else message_class.SerializeToString(r)
+
     def handler(self):
         m, e = self.m, self.empty
+        unary = self.unary_call
+        if self.bad_bytes:
+            def unary(request, context):
+                self.unary_call(request, context)
+                return BAD_BYTES
         methods = {
             "EmptyCall": grpc.unary_unary_rpc_method_handler(
                 self.empty_call, e.Empty.FromString, e.Empty.SerializeToString),
             "UnaryCall": grpc.unary_unary_rpc_method_handler(
-                self.unary_call, m.SimpleRequest.FromString, m.SimpleResponse.SerializeToString),
+                unary, m.SimpleRequest.FromString, self._serializer(m.SimpleResponse)),
             "StreamingOutputCall": grpc.unary_stream_rpc_method_handler(
                 self.streaming_output_call, m.StreamingOutputCallRequest.FromString,
-                m.StreamingOutputCallResponse.SerializeToString),
+                self._serializer(m.StreamingOutputCallResponse)),
             "StreamingInputCall": grpc.stream_unary_rpc_method_handler(
                 self.streaming_input_call, m.StreamingInputCallRequest.FromString,
                 m.StreamingInputCallResponse.SerializeToString),
@@ -132,16 +157,18 @@ class TestService:
 class Reflection:
     """grpc.reflection.{v1,v1alpha}.ServerReflection over the default descriptor pool."""
 
-    def __init__(self, pb2, service_names):
+    def __init__(self, pb2, service_names, misbehave=None):
         self.pb2 = pb2
         self.services = sorted(service_names)
         self.pool = descriptor_pool.Default()
+        self.misbehave = misbehave
+        self.withheld = "grpc/testing/messages.proto" if misbehave == "missing-dependency" else None
 
     def _files_with_deps(self, fd):
         seen, order = set(), []
 
         def visit(f):
-            if f.name in seen:
+            if f.name in seen or f.name == self.withheld:
                 return
             seen.add(f.name)
             order.append(f)
@@ -160,10 +187,16 @@ class Reflection:
                 resp.list_services_response.service.extend(
                     pb2.ServiceResponse(name=name) for name in self.services)
             elif kind == "file_by_filename":
+                if req.file_by_filename == self.withheld:
+                    raise KeyError(req.file_by_filename)
                 fd = self.pool.FindFileByName(req.file_by_filename)
                 resp.file_descriptor_response.file_descriptor_proto.extend(self._files_with_deps(fd))
             elif kind == "file_containing_symbol":
                 fd = self.pool.FindFileContainingSymbol(req.file_containing_symbol)
+                if self.misbehave == "wrong-file" and not fd.name.startswith("grpc/reflection/"):
+                    fd = self.pool.FindFileByName("grpc/testing/empty.proto")
+                if fd.name == self.withheld:
+                    raise KeyError(req.file_containing_symbol)
                 resp.file_descriptor_response.file_descriptor_proto.extend(self._files_with_deps(fd))
             elif kind in ("file_containing_extension", "all_extension_numbers_of_type"):
                 resp.error_response.error_code = grpc.StatusCode.NOT_FOUND.value[0]
@@ -194,6 +227,8 @@ def main():
     parser.add_argument("--listen", default="127.0.0.1:0")
     parser.add_argument("--reflection", default="v1,v1alpha",
                         help="comma-separated versions to serve, or 'none'")
+    parser.add_argument("--misbehave", choices=["bad-bytes", "missing-dependency", "wrong-file"],
+                        help="be a hostile peer (see the top of this file)")
     args = parser.parse_args()
 
     gen_dir = tempfile.mkdtemp(prefix="grpcdx-pyserver-")
@@ -209,11 +244,11 @@ def main():
                 parser.error("unknown reflection version %r" % v)
 
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
-        handlers = [TestService(messages, empty).handler()]
+        handlers = [TestService(messages, empty, args.misbehave == "bad-bytes").handler()]
         services = ["grpc.testing.TestService"] + list(reflection_names.values())
         for v, name in reflection_names.items():
             pb2 = importlib.import_module(GEN_PACKAGE + ".reflection.%s.reflection_pb2" % v)
-            handlers.append(Reflection(pb2, services).handler(name))
+            handlers.append(Reflection(pb2, services, args.misbehave).handler(name))
         server.add_generic_rpc_handlers(handlers)
         host, _, port = args.listen.rpartition(":")
         bound = server.add_insecure_port(args.listen)

@@ -344,3 +344,43 @@ TEST_CASE("probe: the verdict is the first failed stage, and --all reports the w
   CHECK(worst({a, b}).verdict.cls == ProbeClass::not_serving);
   CHECK(worst({a}).verdict.cls == ProbeClass::ok);
 }
+
+TEST_CASE("Http2FrameScanner reads the server's first frames, whole or in pieces") {
+  auto frame = [](unsigned char type, unsigned char flags, const std::string& payload) {
+    std::string f;
+    f += static_cast<char>((payload.size() >> 16) & 0xff);
+    f += static_cast<char>((payload.size() >> 8) & 0xff);
+    f += static_cast<char>(payload.size() & 0xff);
+    f += static_cast<char>(type);
+    f += static_cast<char>(flags);
+    f.append(4, '\0');
+    return f + payload;
+  };
+  using State = Http2FrameScanner::State;
+  const std::string settings = frame(4, 0, std::string("\x00\x03\x00\x00\x00\x64", 6));
+  const std::string window = frame(8, 0, std::string("\x00\x00\x10\x00", 4));
+
+  Http2FrameScanner whole;
+  CHECK(whole.feed(window + settings) == State::settings);
+  REQUIRE(whole.settings().size() == 1);
+  CHECK(whole.settings()[0] == std::pair<std::uint16_t, std::uint32_t>{3, 100});
+
+  Http2FrameScanner bytewise;
+  std::string all = window + settings;
+  for (size_t i = 0; i + 1 < all.size(); ++i) CHECK(bytewise.feed(all.substr(i, 1)) == State::need_more);
+  CHECK(bytewise.feed(all.substr(all.size() - 1)) == State::settings);
+  CHECK(bytewise.settings() == whole.settings());
+
+  Http2FrameScanner goaway;
+  CHECK(goaway.feed(frame(7, 0, std::string("\x00\x00\x00\x00\x00\x00\x00\x0b", 8))) == State::goaway);
+  CHECK(goaway.goaway_error() == 11);
+
+  CHECK(Http2FrameScanner().feed("HTTP/1.1 400 Bad Request\r\n") == State::not_http2);
+  CHECK(Http2FrameScanner().feed(std::string("\xde\xad\xbe\xef\x00\x00\x00\x00\x00", 9)) == State::not_http2);
+  CHECK(Http2FrameScanner().feed(std::string("\x00\x40\x01\x00\x00\x00\x00\x00\x00", 9)) == State::not_http2);
+  Http2FrameScanner pings;
+  std::string many;
+  for (int i = 0; i < Http2FrameScanner::k_max_frames; ++i) many += frame(6, 0, std::string(8, '\0'));
+  CHECK(pings.feed(many) == State::not_http2);
+  CHECK(pings.feed(settings) == State::not_http2);  // decided: later bytes change nothing
+}
