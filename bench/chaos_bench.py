@@ -5,15 +5,13 @@
 import argparse
 import asyncio
 import json
-import os
-import select
-import signal
 import statistics
-import subprocess
 import sys
 import time
 
 import grpc
+
+from bench_common import start, stop
 
 EMPTY_CALL = "/grpc.testing.TestService/EmptyCall"
 FULL_DUPLEX = "/grpc.testing.TestService/FullDuplexCall"
@@ -21,30 +19,8 @@ FULL_DUPLEX = "/grpc.testing.TestService/FullDuplexCall"
 PING = bytes([0x12, 0x02, 0x08, 0x01])
 
 
-def start(argv, timeout=20):
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + timeout
-    data = b""
-    while b"\n" not in data and time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], 0.2)
-        if ready:
-            chunk = os.read(proc.stdout.fileno(), 4096)
-            if not chunk:
-                break
-            data += chunk
-    if b"\n" not in data:
-        proc.kill()
-        raise SystemExit("%s did not print its address" % argv[1])
-    return proc, data.split(b"\n", 1)[0].decode().strip()
 
 
-def stop(proc):
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 async def unary_load(address, concurrency, seconds):

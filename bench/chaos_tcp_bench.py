@@ -16,6 +16,8 @@ import sys
 import threading
 import time
 
+from bench_common import loadavg, refuse_when_busy, rss_kib, start, stop
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 UNARY = "grpc.testing.TestService/UnaryCall"
@@ -24,42 +26,12 @@ STREAM_MESSAGES, STREAM_MESSAGE_SIZE = 8, 1 << 20
 TARGETS = {"rps_ratio": 0.85, "added_p50_us": 25.0, "stream_ratio": 0.85}
 
 
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return float(f.read().split()[0])
 
 
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
-def start(argv, timeout=20):
-    """Starts a program that prints its address as its first stdout line; returns (proc, addr)."""
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + timeout
-    line = b""
-    while not line.endswith(b"\n") and time.monotonic() < deadline:
-        ch = proc.stdout.read(1)
-        if not ch:
-            break
-        line += ch
-    if not line.endswith(b"\n"):
-        proc.kill()
-        raise SystemExit("error: %s did not print its address" % " ".join(argv[:2]))
-    return proc, line.decode().strip()
 
 
-def stop(proc):
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def bench(grpcdx, target, method, calls, concurrency, data=None):
@@ -175,10 +147,9 @@ def main():
     args = ap.parse_args()
 
     load = loadavg()
-    if load >= 0.5 and not args.force:
-        print("error: the machine is busy (1-minute load %.2f >= 0.5); numbers would be noise. "
-              "Wait, or pass --force for a smoke run." % load, file=sys.stderr)
-        return 3
+    busy = refuse_when_busy(args.force)
+    if busy:
+        return busy
 
     stream_data = json.dumps({"responseParameters": [{"size": STREAM_MESSAGE_SIZE}] * STREAM_MESSAGES})
     server, upstream = start([args.grpcdx, "serve", "--listen", "127.0.0.1:0"])

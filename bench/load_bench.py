@@ -11,15 +11,13 @@ import os
 import statistics
 import subprocess
 import sys
-import time
+
+from bench_common import loadavg, refuse_when_busy
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
 
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return float(f.read().split()[0])
 
 
 def run_child(argv):
@@ -62,10 +60,9 @@ def main():
     args = ap.parse_args()
 
     load = loadavg()
-    if load >= 0.5 and not args.force:
-        print("error: the machine is busy (1-minute load %.2f >= 0.5); numbers would be noise. "
-              "Wait, or pass --force for a smoke run." % load, file=sys.stderr)
-        return 3
+    busy = refuse_when_busy(args.force)
+    if busy:
+        return busy
     server = Server(args.grpcdx)
     rows = {"grpcdx": [], "baseline": []}
     try:

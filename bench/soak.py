@@ -12,12 +12,13 @@ import argparse
 import json
 import os
 import re
-import select
 import signal
 import subprocess
 import sys
 import threading
 import time
+
+from bench_common import start, rss_kib as rss_kb
 
 METHOD = "grpc.testing.TestService/UnaryCall"
 FAULTS = ["delay=2ms,jitter=1ms,pct=10", "abort=UNAVAILABLE,pct=4", "reset,pct=3",
@@ -31,30 +32,8 @@ def parse_seconds(text):
     return float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[m.group(2)]
 
 
-def start(argv, timeout=30):
-    """Starts a process that prints its address as the first stdout line; returns (proc, addr)."""
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + timeout
-    data = b""
-    while b"\n" not in data and time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], 0.2)
-        if ready:
-            chunk = os.read(proc.stdout.fileno(), 4096)
-            if not chunk:
-                break
-            data += chunk
-    if b"\n" not in data:
-        proc.kill()
-        raise SystemExit("%s did not print its address within %ss" % (" ".join(argv[:2]), timeout))
-    return proc, data.split(b"\n", 1)[0].decode().strip()
 
 
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def fd_count(pid):
@@ -138,12 +117,12 @@ def main():
     exe = os.path.abspath(args.grpcdx)
     say = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr, flush=True))
 
-    server, upstream = start([exe, "serve", "--listen", "127.0.0.1:0"])
+    server, upstream = start([exe, "serve", "--listen", "127.0.0.1:0"], timeout=30, stderr=subprocess.PIPE)
     chaos_argv = [exe, "chaos", "--listen", "127.0.0.1:0", "--target", upstream, "--plaintext",
                   "-o", "json", "--seed", str(args.seed)]
     for f in FAULTS:
         chaos_argv += ["--fault", f]
-    proxy, address = start(chaos_argv)
+    proxy, address = start(chaos_argv, timeout=30, stderr=subprocess.PIPE)
     checks, failures = {}, []
 
     def check(name, ok, detail=None):

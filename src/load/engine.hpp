@@ -30,6 +30,17 @@ using Clock = std::chrono::steady_clock;
 
 enum class CallKind { unary, client_streaming, server_streaming, bidi };
 
+// "unary", "client streaming", "server streaming" or "bidi streaming", for reports.
+inline const char* kind_name(CallKind kind) {
+  switch (kind) {
+    case CallKind::unary: return "unary";
+    case CallKind::client_streaming: return "client streaming";
+    case CallKind::server_streaming: return "server streaming";
+    case CallKind::bidi: return "bidi streaming";
+  }
+  return "unary";
+}
+
 inline constexpr int k_status_codes = 17;  // OK .. UNAUTHENTICATED
 
 struct LoadOptions {

@@ -41,16 +41,6 @@ svg text.pct-label { fill: #d1242f; font-weight: 600; }
 footer { margin-top: 32px; color: #8c959f; font-size: 12px; }
 )";
 
-const char* kind_label(load::CallKind kind) {
-  switch (kind) {
-    case load::CallKind::unary: return "unary";
-    case load::CallKind::client_streaming: return "client streaming";
-    case load::CallKind::server_streaming: return "server streaming";
-    case load::CallKind::bidi: return "bidi streaming";
-  }
-  return "unary";
-}
-
 // The colour of a status in the mix: OK green, the rest from a fixed palette by code.
 std::string status_color(int code) {
   static constexpr const char* k_palette[] = {"#d1242f", "#bf8700", "#8250df", "#cf5f00", "#0969da", "#6e7781",
@@ -216,7 +206,7 @@ std::string bench_html(const load::LoadResult& r, const BenchContext& c, const B
   out += fmt::format("<style>{}</style>\n</head>\n<body>\n", k_style);
   out += "<header>\n<h1>grpcdx bench</h1>\n";
   out += fmt::format("<p class=\"sub\"><span id=\"method\">{}</span> ({}) on <span id=\"target\">{}</span>{}</p>\n</header>\n",
-                     html_escape(c.method), kind_label(c.kind), html_escape(c.target),
+                     html_escape(c.method), load::kind_name(c.kind), html_escape(c.target),
                      r.interrupted ? " &mdash; <strong>interrupted</strong>: the figures cover the calls made" : "");
 
   out += "<section>\n<h2>Summary</h2>\n<div class=\"cards\">\n";

@@ -18,16 +18,6 @@ double ms(uint64_t nanos) { return std::round(static_cast<double>(nanos) / 1e3) 
 double ms(double nanos) { return std::round(nanos / 1e3) / 1e3; }
 double round3(double v) { return std::round(v * 1000) / 1000; }
 
-const char* kind_name(load::CallKind kind) {
-  switch (kind) {
-    case load::CallKind::unary: return "unary";
-    case load::CallKind::client_streaming: return "client streaming";
-    case load::CallKind::server_streaming: return "server streaming";
-    case load::CallKind::bidi: return "bidi streaming";
-  }
-  return "unary";
-}
-
 }  // namespace
 
 std::string human_ms(double value_ms) {
@@ -128,7 +118,7 @@ void print_bench(Io& io, OutputFormat format, const load::LoadResult& r, const B
   const uint64_t failed = r.count - r.ok;
   std::string text;
   text += bold("Summary") + "\n";
-  text += fmt::format("  Method:      {} ({}) on {}\n", c.method, kind_name(c.kind), c.target);
+  text += fmt::format("  Method:      {} ({}) on {}\n", c.method, load::kind_name(c.kind), c.target);
   text += fmt::format("  Load:        {} concurrent over {} connection{}, {}\n", c.concurrency, c.connections,
                       c.connections == 1 ? "" : "s",
                       c.rps > 0 ? fmt::format("open loop at {} calls/s (latency from the due time)", c.rps)

@@ -1,0 +1,64 @@
+# What the benchmark harnesses in bench/ share: the busy-machine check, starting a grpcdx
+# process that prints its address first, stopping it, and reading a process's memory.
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+
+BUSY_LOAD = 0.5
+
+
+def loadavg():
+    """The 1-minute load average."""
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
+
+
+def refuse_when_busy(force):
+    """Prints an error and returns 3 when the machine is too busy to measure (unless `force`);
+    returns None when measuring may go on."""
+    load = loadavg()
+    if load >= BUSY_LOAD and not force:
+        print("error: the machine is busy (1-minute load %.2f >= %.1f); numbers would be noise. "
+              "Wait, or pass --force for a smoke run." % (load, BUSY_LOAD), file=sys.stderr)
+        return 3
+    return None
+
+
+def start(argv, timeout=20, stderr=subprocess.DEVNULL):
+    """Starts a program that prints its address as its first stdout line; returns (proc, addr)."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=stderr)
+    deadline = time.monotonic() + timeout
+    data = b""
+    while b"\n" not in data and time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.2)
+        if ready:
+            chunk = os.read(proc.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            data += chunk
+    if b"\n" not in data:
+        proc.kill()
+        raise SystemExit("error: %s did not print its address within %ss" % (" ".join(argv[:2]), timeout))
+    return proc, data.split(b"\n", 1)[0].decode().strip()
+
+
+def stop(proc, timeout=15):
+    """SIGTERM, then SIGKILL if it has not ended within `timeout` seconds."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def rss_kib(pid):
+    """The resident set size of `pid` in KiB (0 when it has none)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
