@@ -7,6 +7,7 @@
 #include "chaos/tcp_proxy.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -40,6 +41,8 @@ constexpr size_t k_scratch_size = 256 * 1024;
 constexpr size_t k_queue_limit = k_scratch_size;
 constexpr size_t k_latency_queue_limit = 8 * 1024 * 1024;
 constexpr int k_reads_per_turn = 16;    // then other connections get a turn
+// The pipe of a spliced direction (F_SETPIPE_SZ; the kernel keeps its default where refused).
+constexpr int k_pipe_size = 256 * 1024;
 constexpr int k_accepts_per_turn = 64;
 constexpr auto k_accept_retry = std::chrono::milliseconds(100);  // after EMFILE and the like
 constexpr uint64_t k_tag_listener = 0;  // epoll data of the listening socket ...
@@ -163,8 +166,22 @@ struct Flow {
   bool eof = false;   // the source ended its direction
   bool shut = false;  // ... and that end was passed on
 
+  // The no-fault path: when nothing shapes, holds or counts down this direction, bytes move
+  // socket -> pipe -> socket with splice(2) and are never copied into user space.
+  bool splices = false;
+  int pipe_r = -1, pipe_w = -1;
+  size_t in_pipe = 0;  // bytes read into the pipe and not written out yet
+
+  Flow() = default;
+  Flow(const Flow&) = delete;
+  Flow& operator=(const Flow&) = delete;
+  ~Flow() {
+    if (pipe_r >= 0) ::close(pipe_r);
+    if (pipe_w >= 0) ::close(pipe_w);
+  }
+
   size_t limit() const { return latency ? k_latency_queue_limit : k_queue_limit; }
-  bool done() const { return eof && queue.empty() && (shut || faults.blackhole); }
+  bool done() const { return eof && queue.empty() && in_pipe == 0 && (shut || faults.blackhole); }
 };
 
 enum class ConnState { connecting, open, blackhole };
@@ -398,6 +415,7 @@ class TcpLoop {
     c.faults = combine_tcp_faults(c.plan.actions);
     init_flow(c.up, true, c.client, c.upstream, c.faults.up);
     init_flow(c.down, false, c.upstream, c.client, c.faults.down);
+    for (Flow* f : {&c.up, &c.down}) f->splices = !f->shapes && !f->faults.blackhole && c.faults.resets.empty();
     m_conns.emplace(c.id, std::move(owned));
     if (c.faults.reset_at_accept()) return kill(c, CloseHow::reset);
     if (c.faults.close_after && c.faults.close_after->count() == 0) return kill(c, CloseHow::drain);
@@ -498,6 +516,7 @@ class TcpLoop {
   // Moves what it can of one direction: flushes the queue, reads more while there is room, and
   // passes the end on. False when the connection died on the way.
   bool pump(Conn& c, Flow& f) {
+    if (f.splices) return pump_spliced(c, f);
     int turns = k_reads_per_turn;
     while (true) {
       if (!flush(c, f)) return false;
@@ -536,6 +555,71 @@ class TcpLoop {
       ::shutdown(f.dst->fd, SHUT_WR);
       f.shut = true;
     }
+    return true;
+  }
+
+  // pump() for a direction without faults: splice(2) from the source into the flow's pipe and
+  // from the pipe into the destination. The source is read only into an empty pipe, so EAGAIN
+  // from that read means the socket is drained (never that the pipe is full), which keeps the
+  // edge-triggered bookkeeping exact. Falls back to copying when no pipe can be made.
+  bool pump_spliced(Conn& c, Flow& f) {
+    if (f.pipe_r < 0 && !open_pipe(f)) {
+      f.splices = false;
+      return pump(c, f);
+    }
+    int turns = k_reads_per_turn;
+    while (true) {
+      while (f.in_pipe > 0 && f.dst->writable) {
+        ssize_t w = ::splice(f.pipe_r, nullptr, f.dst->fd, nullptr, f.in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (w > 0) {
+          f.in_pipe -= static_cast<size_t>(w);
+          if (!account(c, f, static_cast<size_t>(w))) return false;
+          continue;
+        }
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+          f.dst->writable = false;
+          break;
+        }
+        kill(c, CloseHow::reset);  // the destination failed: pass it on
+        return false;
+      }
+      if (f.in_pipe > 0 || f.eof || !f.src->readable) break;
+      if (turns-- == 0) {
+        push_again(c);
+        break;
+      }
+      ssize_t n = ::splice(f.src->fd, nullptr, f.pipe_w, nullptr, k_pipe_size, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (n > 0) {
+        f.in_pipe += static_cast<size_t>(n);
+        continue;
+      }
+      if (n == 0) {
+        f.eof = true;
+        f.src->readable = false;
+        break;
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        f.src->readable = false;
+        break;
+      }
+      kill(c, CloseHow::reset);  // the source failed (an RST, most likely): pass it on
+      return false;
+    }
+    if (f.eof && f.in_pipe == 0 && !f.shut) {
+      ::shutdown(f.dst->fd, SHUT_WR);
+      f.shut = true;
+    }
+    return true;
+  }
+
+  static bool open_pipe(Flow& f) {
+    int fds[2];
+    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return false;
+    ::fcntl(fds[1], F_SETPIPE_SZ, k_pipe_size);
+    f.pipe_r = fds[0];
+    f.pipe_w = fds[1];
     return true;
   }
 
