@@ -538,18 +538,10 @@ class TcpLoop {
         }
         continue;
       }
-      if (n == 0) {
-        f.eof = true;
-        f.src->readable = false;
-        break;
-      }
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        f.src->readable = false;
-        break;
-      }
-      kill(c, CloseHow::reset);  // the source failed (an RST, most likely): pass it on
-      return false;
+      ReadEnd end = end_of_read(c, f, n);
+      if (end == ReadEnd::retry) continue;
+      if (end == ReadEnd::dead) return false;
+      break;
     }
     if (f.eof && f.queue.empty() && !f.shut && !f.faults.blackhole) {
       ::shutdown(f.dst->fd, SHUT_WR);
@@ -594,24 +586,36 @@ class TcpLoop {
         f.in_pipe += static_cast<size_t>(n);
         continue;
       }
-      if (n == 0) {
-        f.eof = true;
-        f.src->readable = false;
-        break;
-      }
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        f.src->readable = false;
-        break;
-      }
-      kill(c, CloseHow::reset);  // the source failed (an RST, most likely): pass it on
-      return false;
+      ReadEnd end = end_of_read(c, f, n);
+      if (end == ReadEnd::retry) continue;
+      if (end == ReadEnd::dead) return false;
+      break;
     }
     if (f.eof && f.in_pipe == 0 && !f.shut) {
       ::shutdown(f.dst->fd, SHUT_WR);
       f.shut = true;
     }
     return true;
+  }
+
+  enum class ReadEnd { retry, stop, dead };
+
+  // What a read of the source that gave no bytes (`n` 0 or -1 with errno) means: the end of
+  // its direction or a drained socket (stop reading), an interrupted call (retry), or a
+  // failure, which resets the connection (dead).
+  ReadEnd end_of_read(Conn& c, Flow& f, ssize_t n) {
+    if (n == 0) {
+      f.eof = true;
+      f.src->readable = false;
+      return ReadEnd::stop;
+    }
+    if (errno == EINTR) return ReadEnd::retry;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      f.src->readable = false;
+      return ReadEnd::stop;
+    }
+    kill(c, CloseHow::reset);  // the source failed (an RST, most likely): pass it on
+    return ReadEnd::dead;
   }
 
   static bool open_pipe(Flow& f) {
