@@ -136,6 +136,15 @@ def python_server(*extra):
     return _server(argv, "python_server.py " + " ".join(map(str, extra)))
 
 
+def rss_kib(pid):
+    """The resident set size of process `pid` in KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on (at the moment of the call)."""
     import socket

@@ -297,25 +297,17 @@ it.cancel()
 """
 
 
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS for %d" % pid)
-
-
 class FlowControlTest(t.TestCase):
     def test_slow_client_does_not_pile_up_in_the_proxy(self):
         script = t.write_file("slow_client.py", SLOW_CLIENT)
         with t.serve() as server, chaos(server) as c:
-            before = rss_kib(c.proc.pid)
+            before = t.rss_kib(c.proc.pid)
             client = subprocess.Popen([t.PYTHON, script, c.address], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE)
             try:
                 self.assertEqual(t._read_first_line(client, 20), "ready")
                 time.sleep(1.5)  # time for 100 MiB to pile up, were nothing holding it back
-                grown = rss_kib(c.proc.pid) - before
+                grown = t.rss_kib(c.proc.pid) - before
             finally:
                 client.communicate(input=b"\n", timeout=20)
             counts = c.counters(self)

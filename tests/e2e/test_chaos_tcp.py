@@ -66,14 +66,6 @@ def exchange(address, data=b"ping", timeout=5):
         s.close()
 
 
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS for %d" % pid)
-
-
 class TcpTestCase(t.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -318,7 +310,7 @@ class ConnectionTest(TcpTestCase):
         threading.Thread(target=lambda: accepted.append(sink.accept()[0]), daemon=True).start()
         try:
             with t.chaos("127.0.0.1:%d" % sink.getsockname()[1], "--tcp") as c:
-                before = rss_kib(c.proc.pid)
+                before = t.rss_kib(c.proc.pid)
                 s = connect(c.address)
                 s.setblocking(False)
                 sent, chunk, end = 0, b"x" * 65536, time.monotonic() + 1.5
@@ -327,7 +319,7 @@ class ConnectionTest(TcpTestCase):
                         sent += s.send(chunk)
                     except BlockingIOError:
                         time.sleep(0.01)
-                grown = rss_kib(c.proc.pid) - before
+                grown = t.rss_kib(c.proc.pid) - before
                 s.close()
                 counts = c.counters(self)
         finally:
