@@ -1,6 +1,6 @@
-// The bench engine. One reactor object per call (unary: ClientUnaryReactor; streams: one bidi
-// reactor for every streaming kind), deleted in its OnDone; the next call of a slot starts from
-// that OnDone in closed-loop mode, or from the pacing thread in open-loop (--rps) mode.
+// The bench engine. One object per call (unary: the stub's one-batch callback call; streams: one
+// bidi reactor for every streaming kind), deleted when the call is done; the next call of a slot
+// starts from that completion in closed-loop mode, or from the pacing thread in --rps mode.
 #include "load/engine.hpp"
 
 #include <sys/resource.h>
@@ -59,7 +59,10 @@ void done(Reactor* reactor, LoadRun& run, LoadRun::Slot& slot, LoadRun::Finished
   run.finish(slot, f);
 }
 
-class UnaryCall final : public grpc::ClientUnaryReactor {
+// A unary call through the stub's one-batch callback path (the one a generated stub's
+// async()->Method(ctx, req, resp, callback) takes): a single completion per call, where a
+// ClientUnaryReactor takes two.
+class UnaryCall final {
  public:
   UnaryCall(LoadRun& run, LoadRun::Slot& slot, Clock::time_point intended, bool measured)
       : m_run(run), m_slot(slot) {
@@ -70,17 +73,17 @@ class UnaryCall final : public grpc::ClientUnaryReactor {
 
   void start(grpc::GenericStub& stub, const std::string& method, grpc::ByteBuffer request) {
     m_request = std::move(request);
-    stub.PrepareUnaryCall(&m_ctx, method, grpc::StubOptions(), &m_request, &m_response, this);
-    StartCall();
+    stub.UnaryCall(&m_ctx, method, grpc::StubOptions(), &m_request, &m_response,
+                   [this](grpc::Status status) { on_done(status); });
   }
 
-  void OnDone(const grpc::Status& status) override {
+ private:
+  void on_done(const grpc::Status& status) {
     m_finished.sent = 1;
     m_finished.received = status.ok() ? 1 : 0;
     done(this, m_run, m_slot, m_finished, status);
   }
 
- private:
   LoadRun& m_run;
   LoadRun::Slot& m_slot;
   LoadRun::Finished m_finished;
