@@ -1,14 +1,17 @@
-// The L7 proxy: one ProxyCall per downstream call, pairing a server reactor with an upstream
-// client reactor. Each direction has one buffer and reads the next message only after the
-// previous one was written on the other side, so HTTP/2 flow control holds end to end.
+// The L7 proxy: one ProxyCall per downstream call, pairing an async generic server call with an
+// async generic upstream call on the same completion queue, driven by one loop thread. Each
+// direction holds at most two messages (the one being written on the other side and the next
+// one read), so HTTP/2 flow control holds end to end while reading and writing overlap.
 #include "chaos/proxy.hpp"
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <fstream>
 #include <mutex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <grpcpp/alarm.h>
@@ -23,6 +26,10 @@
 namespace grpcdx::chaos {
 
 namespace {
+
+// Loop threads (each a completion queue and the thread draining it). One thread handles every
+// event of a call without hand-offs; measured in docs/performance.md.
+constexpr int k_loops = 1;
 
 // How close to its deadline a client's cancellation counts as the deadline firing.
 constexpr std::chrono::milliseconds k_deadline_slack{100};
@@ -48,8 +55,18 @@ Result<std::string> read_pem(const std::string& path, const std::string& what) {
 
 class ProxyCall;
 
-// What every call shares: the injector, the upstream stub, the set of open calls.
-class ProxyCore final : public grpc::CallbackGenericService {
+// One loop thread: its completion queue carries the server side and the upstream side of every
+// call it accepted, so each call's events run one after another on one thread, with no locking
+// and no hand-off between threads.
+struct ProxyLoop {
+  std::unique_ptr<grpc::ServerCompletionQueue> cq;
+  std::thread thread;
+  grpc::Alarm shutdown_alarm;      // stop(): ends the calls still open (see ProxyCall::shut_down)
+  std::set<ProxyCall*> calls;      // started calls of this loop; touched by its thread only
+};
+
+// What every call shares: the injector, the upstream stub, the loops, the set of open calls.
+class ProxyCore final {
  public:
   ProxyCore(const ProxyOptions& o, std::shared_ptr<grpc::Channel> channel)
       : injector(InjectorOptions{o.faults, o.header_faults, o.max_active}, std::make_unique<SeededRandom>(o.seed)),
@@ -58,9 +75,12 @@ class ProxyCore final : public grpc::CallbackGenericService {
         channel(std::move(channel)),
         stub(this->channel) {}
 
-  grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext* ctx) override;
+  // Waits for a new call on `loop` (one such request is always pending per loop while running).
+  void request_call(ProxyLoop& loop);
+  // Runs a loop until its queue is shut down and drained.
+  void run(ProxyLoop& loop);
 
-  // Called by a call when it is completely done; wakes stop().
+  // Called by a started call when it is completely done; wakes stop().
   void forget(ProxyCall* call) {
     std::lock_guard lock(mutex);
     active.erase(call);
@@ -72,7 +92,9 @@ class ProxyCore final : public grpc::CallbackGenericService {
   bool header_faults;
   std::shared_ptr<grpc::Channel> channel;
   grpc::GenericStub stub;
+  grpc::AsyncGenericService service;
   std::unique_ptr<grpc::Server> server;
+  std::vector<std::unique_ptr<ProxyLoop>> loops;
 
   std::mutex mutex;
   std::condition_variable idle;
@@ -80,278 +102,362 @@ class ProxyCore final : public grpc::CallbackGenericService {
   bool stopping = false;        // guarded by mutex
 };
 
-class ProxyCall final : public grpc::ServerGenericBidiReactor {
- public:
-  ProxyCall(ProxyCore& core, grpc::GenericCallbackServerContext* ctx) : m_core(core), m_ctx(ctx), m_up(*this) {}
+// The events of a call; each tag is one of these, and each kind has at most one operation
+// outstanding at a time.
+enum class Event {
+  requested, done, delay, cancel_timer,              // the call arrived; it ended; timers
+  down_read, down_write, down_finish,                // downstream: the client's side
+  up_start, up_headers, up_read, up_write, up_writes_done, up_finish,  // upstream
+  loop_shutdown                                      // ProxyLoop::shutdown_alarm (no call)
+};
 
-  // Runs the start of the call; separate from the constructor so the object is complete.
+struct Tag {
+  ProxyCall* call;
+  Event event;
+};
+
+class ProxyCall final {
+ public:
+  ProxyCall(ProxyCore& core, ProxyLoop& loop) : m_core(core), m_loop(loop), m_down(&m_ctx) {}
+
+  void request() {
+    ++m_pending;
+    m_ctx.AsyncNotifyWhenDone(tag(Event::done));
+    m_core.service.RequestCall(&m_ctx, &m_down, m_loop.cq.get(), m_loop.cq.get(), tag(Event::requested));
+  }
+
+  // Runs one event of this call; the call frees itself after its last one.
+  void on_event(Event event, bool ok) {
+    switch (event) {
+      case Event::requested: on_requested(ok); break;
+      case Event::done: on_done(); break;
+      case Event::delay:
+        if (ok && !m_finished && !m_cancelled) after_delay();
+        break;
+      case Event::cancel_timer:
+        if (ok && !m_finished) inject_cancel();
+        break;
+      case Event::down_read: on_down_read(ok); break;
+      case Event::down_write: on_down_write(ok); break;
+      case Event::down_finish: break;
+      case Event::up_start:  // the start used the write slot (the headers go in a write batch)
+        m_up_write_pending = false;
+        if (ok && can_forward()) forward_request();
+        break;
+      case Event::up_headers: on_up_headers(ok); break;
+      case Event::up_read: on_up_read(ok); break;
+      case Event::up_write: on_up_write(ok); break;
+      case Event::up_writes_done: break;
+      case Event::up_finish: on_up_finish(); break;
+      case Event::loop_shutdown: break;
+    }
+    if (--m_pending == 0) destroy();
+  }
+
+  // Ends the call with UNAVAILABLE because the proxy stops (on the loop's thread).
+  void shut_down() {
+    if (m_delay_alarm) m_delay_alarm->Cancel();
+    if (m_cancel_alarm) m_cancel_alarm->Cancel();
+    finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(k_shutting_down)));
+  }
+
+ private:
+  static constexpr std::string_view k_shutting_down = "grpcdx chaos is shutting down";
+
+  void* tag(Event event) {
+    auto& t = m_tags[static_cast<size_t>(event)];
+    t = Tag{this, event};
+    return &t;
+  }
+
+  void on_requested(bool ok) {
+    if (!ok) return;  // the server is shutting down; no done event follows a call never started
+    ++m_pending;      // the done event
+    m_started = true;
+    bool stopping;
+    {
+      std::lock_guard lock(m_core.mutex);
+      stopping = m_core.stopping;
+      m_core.active.insert(this);
+    }
+    m_loop.calls.insert(this);
+    // The next call of this loop; while stopping too, so late calls get UNAVAILABLE at once (a
+    // request made after the server shut down fails at once, and is freed then).
+    (new ProxyCall(m_core, m_loop))->request();
+    begin(stopping);
+  }
+
   void begin(bool stopping) {
-    std::lock_guard lock(m_mutex);
-    m_info.method = m_ctx->method().starts_with('/') ? m_ctx->method().substr(1) : m_ctx->method();
-    for (const auto& [k, v] : m_ctx->client_metadata()) m_info.metadata.emplace_back(to_string(k), to_string(v));
+    const std::string& method = m_ctx.method();
+    m_info.method = method.starts_with('/') ? method.substr(1) : method;
+    for (const auto& [k, v] : m_ctx.client_metadata()) m_info.metadata.emplace_back(to_string(k), to_string(v));
     if (stopping) {
       m_core.injector.counters().add_call();
-      finish_locked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "grpcdx chaos is shutting down"));
+      finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(k_shutting_down)));
       return;
     }
     m_plan = m_core.injector.plan(m_info);
     if (m_plan.bad_request) {
-      finish_locked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "grpcdx chaos: " + m_plan.bad_request->message));
+      finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "grpcdx chaos: " + m_plan.bad_request->message));
       return;
     }
     if (m_plan.delay.count() > 0) {
-      ++m_refs;
       m_delay_alarm = std::make_unique<grpc::Alarm>();
-      m_delay_alarm->Set(std::chrono::system_clock::now() +
-                             std::chrono::duration_cast<std::chrono::system_clock::duration>(m_plan.delay),
-                         [this](bool ok) {
-                           {
-                             std::lock_guard lock(m_mutex);
-                             if (ok && !m_finished && !m_finish_pending) after_delay_locked();
-                           }
-                           release();
-                         });
+      ++m_pending;
+      m_delay_alarm->Set(m_loop.cq.get(), after(m_plan.delay), tag(Event::delay));
       return;
     }
-    after_delay_locked();
+    after_delay();
   }
 
-  // Ends the call with UNAVAILABLE because the proxy stops (from stop(), core mutex held).
-  void shut_down() {
-    std::lock_guard lock(m_mutex);
-    if (m_refs == 0) return;
-    if (m_delay_alarm) m_delay_alarm->Cancel();
-    if (m_cancel_alarm) m_cancel_alarm->Cancel();
-    finish_locked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "grpcdx chaos is shutting down"));
+  static std::chrono::system_clock::time_point after(Duration d) {
+    return std::chrono::system_clock::now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(d);
   }
 
-  // --- downstream (server) reactions ---
-  void OnReadDone(bool ok) override {
-    std::lock_guard lock(m_mutex);
-    m_down_read_pending = false;
-    // Without the hold the upstream call may already be complete (its OnDone pending on
-    // another thread): starting an operation on it then would use a finished call.
-    if (!can_forward_locked() || !m_up_hold) return;
-    if (ok) {
-      m_up_write_pending = true;
-      m_up.StartWrite(&m_request);
-    } else {
-      m_up.StartWritesDone();  // the client half-closed
-    }
-  }
-
-  void OnWriteDone(bool ok) override {
-    std::lock_guard lock(m_mutex);
-    m_down_write_pending = false;
-    if (!ok) {  // the client is gone
-      abandon_upstream_locked();
-      finish_locked(grpc::Status(grpc::StatusCode::CANCELLED, "grpcdx chaos: the client went away"));
-      return;
-    }
-    ++m_delivered;
-    if (m_finish_pending) {
-      finish_locked(*m_finish_pending);
-      return;
-    }
-    if (apply_stream_fault_locked()) return;
-    if (can_forward_locked()) up_read_locked();
-  }
-
-  void OnCancel() override {
-    std::lock_guard lock(m_mutex);
-    m_cancelled = true;
-    if (m_delay_alarm) m_delay_alarm->Cancel();
-    if (m_cancel_alarm) m_cancel_alarm->Cancel();
-    abandon_upstream_locked();
-    finish_locked(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"));
-  }
-
-  void OnDone() override {
-    int client_code;
-    {
-      std::lock_guard lock(m_mutex);
-      client_code = m_finish_code;
-      // The client's deadline fires a little before the proxy's copy of it (which started when
-      // the headers arrived), so a cancel close to the deadline is the deadline.
-      if (m_ctx->IsCancelled() && !m_shutdown_status)
-        client_code = std::chrono::system_clock::now() + k_deadline_slack >= m_ctx->deadline()
-                          ? grpc::StatusCode::DEADLINE_EXCEEDED
-                          : grpc::StatusCode::CANCELLED;
-    }
-    m_core.injector.counters().add_client_status(client_code);
-    release();
-  }
-
-  // --- upstream (client) reactions, forwarded by Upstream ---
-  void up_initial_metadata_done(bool ok) {
-    std::lock_guard lock(m_mutex);
-    if (!ok) {  // trailers-only answer or a failed call: only the status will come
-      release_up_hold_locked();
-      return;
-    }
-    if (m_finished || m_finish_pending) return;
-    for (const auto& [k, v] : m_up_ctx.GetServerInitialMetadata()) {
-      std::string key = to_string(k);
-      if (!is_hop_key(key)) m_ctx->AddInitialMetadata(key, to_string(v));
-    }
-    StartSendInitialMetadata();
-    m_sent_initial_metadata = true;
-    if (m_stalled) return;
-    up_read_locked();
-  }
-
-  void up_read_done(bool ok) {
-    std::lock_guard lock(m_mutex);
-    m_up_read_pending = false;
-    if (!ok) {  // the upstream stream ended; its status follows in up_done
-      release_up_hold_locked();
-      return;
-    }
-    if (m_finished || m_finish_pending || m_stalled) return;
-    m_down_write_pending = true;
-    StartWrite(&m_response);
-  }
-
-  void up_write_done(bool ok) {
-    std::lock_guard lock(m_mutex);
-    m_up_write_pending = false;
-    if (ok && can_forward_locked()) down_read_locked();
-  }
-
-  void up_done(const grpc::Status& status) {
-    {
-      std::lock_guard lock(m_mutex);
-      m_up_done = true;
-      m_core.injector.counters().add_upstream_status(status.error_code());
-      if (!m_finished && !m_finish_pending && !m_stalled) {
-        for (const auto& [k, v] : m_up_ctx.GetServerTrailingMetadata()) {
-          std::string key = to_string(k);
-          if (!is_hop_key(key)) m_ctx->AddTrailingMetadata(key, to_string(v));
-        }
-        finish_locked(status);
-      }
-    }
-    release();
-  }
-
- private:
-  class Upstream final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
-   public:
-    explicit Upstream(ProxyCall& call) : m_call(call) {}
-    void OnReadInitialMetadataDone(bool ok) override { m_call.up_initial_metadata_done(ok); }
-    void OnReadDone(bool ok) override { m_call.up_read_done(ok); }
-    void OnWriteDone(bool ok) override { m_call.up_write_done(ok); }
-    void OnDone(const grpc::Status& s) override { m_call.up_done(s); }
-
-   private:
-    ProxyCall& m_call;
-  };
-
-  bool can_forward_locked() const { return !m_finished && !m_finish_pending && !m_stalled && !m_up_done; }
-
-  void after_delay_locked() {
-    if (m_cancelled) return;
+  void after_delay() {
     if (m_plan.terminal) {
       if (m_plan.terminal->kind == FaultKind::abort)
-        finish_locked(grpc::Status(static_cast<grpc::StatusCode>(m_plan.terminal->code), m_plan.terminal->message));
-      return;  // drop: never answer; the client's deadline or cancel ends it (OnCancel)
+        finish(grpc::Status(static_cast<grpc::StatusCode>(m_plan.terminal->code), m_plan.terminal->message));
+      return;  // drop: never answer; the client's deadline or cancel ends it (on_done)
     }
-    start_upstream_locked();
+    start_upstream();
   }
 
-  void start_upstream_locked() {
+  void start_upstream() {
     for (const auto& [k, v] : m_info.metadata) {
       if (is_hop_key(k)) continue;
       if (m_core.header_faults && (k == k_header_delay || k == k_header_abort)) continue;
       m_up_ctx.AddMetadata(k, v);
     }
     for (const auto& m : m_core.upstream.metadata) m_up_ctx.AddMetadata(m.key, m.value);
-    auto deadline = m_ctx->deadline();
-    if (m_core.upstream.rpc_timeout)
-      deadline = std::min(deadline, std::chrono::system_clock::now() +
-                                        std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                                            *m_core.upstream.rpc_timeout));
+    auto deadline = m_ctx.deadline();
+    if (m_core.upstream.rpc_timeout) deadline = std::min(deadline, after(*m_core.upstream.rpc_timeout));
     if (deadline != std::chrono::system_clock::time_point::max()) m_up_ctx.set_deadline(deadline);
-    m_core.stub.PrepareBidiStreamingCall(&m_up_ctx, m_ctx->method(), grpc::StubOptions(), &m_up);
-    ++m_refs;
-    m_up_started = true;
-    // The hold keeps the upstream status from ending the call while responses are unread.
-    m_up.AddHold();
-    m_up_hold = true;
-    // Responses are read once the upstream's headers arrived (up_initial_metadata_done), so
-    // they reach the client after those headers.
-    m_up.StartCall();
+    m_up = m_core.stub.PrepareCall(&m_up_ctx, m_ctx.method(), m_loop.cq.get());
+    m_pending += 2;
+    m_up_write_pending = true;  // until the start is done: it is a write batch of its own
+    m_up->StartCall(tag(Event::up_start));
+    // Responses are read once the upstream's headers arrived (on_up_headers), so they reach
+    // the client after those headers.
+    m_up_headers_pending = true;
+    m_up->ReadInitialMetadata(tag(Event::up_headers));
     if (m_plan.stream && m_plan.stream->kind == FaultKind::cancel && m_plan.stream->after_duration) {
-      ++m_refs;
       m_cancel_alarm = std::make_unique<grpc::Alarm>();
-      m_cancel_alarm->Set(std::chrono::system_clock::now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                                                                 *m_plan.stream->after_duration),
-                          [this](bool ok) {
-                            {
-                              std::lock_guard lock(m_mutex);
-                              if (ok && !m_finished && !m_finish_pending) inject_cancel_locked();
-                            }
-                            release();
-                          });
+      ++m_pending;
+      m_cancel_alarm->Set(m_loop.cq.get(), after(*m_plan.stream->after_duration), tag(Event::cancel_timer));
     }
-    if (apply_stream_fault_locked()) return;
-    down_read_locked();
+    if (apply_stream_fault()) return;
+    down_read();
   }
 
-  void up_read_locked() {
-    if (m_up_read_pending || m_up_done || !m_up_hold) return;
+  // --- downstream: the client's side ---
+  void on_down_read(bool ok) {
+    m_down_read_pending = false;
+    if (!can_forward()) return;
+    if (ok)
+      m_request_ready = true;
+    else
+      m_down_half_closed = true;  // the client half-closed (a cancel shows in on_done)
+    forward_request();
+    down_read();
+  }
+
+  void on_down_write(bool ok) {
+    m_down_write_pending = false;
+    if (!ok) {  // the client is gone
+      abandon_upstream();
+      finish(grpc::Status(grpc::StatusCode::CANCELLED, "grpcdx chaos: the client went away"));
+      return;
+    }
+    if (m_headers_sent_alone)
+      m_headers_sent_alone = false;  // that was the headers, not a message
+    else
+      ++m_delivered;
+    if (m_finish_pending) {
+      finish(*m_finish_pending);
+      return;
+    }
+    if (apply_stream_fault()) return;
+    if (!can_forward()) return;
+    forward_response();
+    up_read();
+  }
+
+  void on_done() {
+    m_cancelled = m_ctx.IsCancelled();
+    int client_code = m_finish_code;
+    if (m_cancelled) {
+      if (m_delay_alarm) m_delay_alarm->Cancel();
+      if (m_cancel_alarm) m_cancel_alarm->Cancel();
+      abandon_upstream();
+      // The client's deadline fires a little before the proxy's copy of it (which started when
+      // the headers arrived), so a cancel close to the deadline is the deadline.
+      if (!m_shutdown_status)
+        client_code = std::chrono::system_clock::now() + k_deadline_slack >= m_ctx.deadline()
+                          ? grpc::StatusCode::DEADLINE_EXCEEDED
+                          : grpc::StatusCode::CANCELLED;
+      finish(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"));
+    }
+    m_core.injector.counters().add_client_status(client_code);
+  }
+
+  // --- upstream ---
+  void on_up_headers(bool ok) {
+    m_up_headers_pending = false;
+    if (!ok) {  // trailers-only answer or a failed call: only the status will come
+      m_up_ended = true;
+      finish_upstream();
+      return;
+    }
+    if (m_finished || m_finish_pending || m_up_abandoned) {
+      finish_upstream();
+      return;
+    }
+    for (const auto& [k, v] : m_up_ctx.GetServerInitialMetadata()) {
+      std::string key = to_string(k);
+      if (!is_hop_key(key)) m_ctx.AddInitialMetadata(key, to_string(v));
+    }
+    // The headers go now, on their own: a server may send them long before its first message.
+    m_down_write_pending = true;
+    m_headers_sent_alone = true;
+    ++m_pending;
+    m_down.SendInitialMetadata(tag(Event::down_write));
+    if (!m_stalled) up_read();
+  }
+
+  void on_up_read(bool ok) {
+    m_up_read_pending = false;
+    if (!ok) {  // the upstream stream ended; its status follows
+      m_up_ended = true;
+      finish_upstream();
+      return;
+    }
+    if (m_finished || m_finish_pending || m_stalled || m_up_abandoned) {
+      finish_upstream();
+      return;
+    }
+    m_response_ready = true;
+    forward_response();
+    up_read();
+  }
+
+  void on_up_write(bool ok) {
+    m_up_write_pending = false;
+    if (!ok || !can_forward()) return;  // a failed write: the upstream call ended
+    forward_request();
+    down_read();
+  }
+
+  void on_up_finish() {
+    m_up_done = true;
+    m_core.injector.counters().add_upstream_status(m_up_status.error_code());
+    if (m_finished || m_finish_pending || m_stalled || m_up_abandoned) return;
+    for (const auto& [k, v] : m_up_ctx.GetServerTrailingMetadata()) {
+      std::string key = to_string(k);
+      if (!is_hop_key(key)) m_ctx.AddTrailingMetadata(key, to_string(v));
+    }
+    finish(m_up_status);
+  }
+
+  bool can_forward() const { return !m_finished && !m_finish_pending && !m_stalled && !m_up_abandoned && !m_up_ended; }
+
+  // Reads the next response unless one is being read or waits for the write slot.
+  void up_read() {
+    if (!m_up || m_up_read_pending || m_up_headers_pending || m_response_ready || m_up_ended || m_up_abandoned) return;
     m_up_read_pending = true;
-    m_up.StartRead(&m_response);
+    ++m_pending;
+    m_up->Read(&m_response, tag(Event::up_read));
   }
 
-  void down_read_locked() {
-    if (m_down_read_pending || m_finished) return;
+  // Reads the next request unless one is being read, waits for the write slot, or the client
+  // half-closed.
+  void down_read() {
+    if (m_down_read_pending || m_request_ready || m_down_half_closed || m_finished) return;
     m_down_read_pending = true;
-    StartRead(&m_request);
+    ++m_pending;
+    m_down.Read(&m_request, tag(Event::down_read));
+  }
+
+  // Writes the response that was read to the client once the previous write (or the headers)
+  // went; the next read fills m_response meanwhile.
+  void forward_response() {
+    if (!m_response_ready || m_down_write_pending) return;
+    m_response_out.Clear();
+    m_response_out.Swap(&m_response);
+    m_response_ready = false;
+    m_down_write_pending = true;
+    ++m_pending;
+    m_down.Write(m_response_out, tag(Event::down_write));
+  }
+
+  // Writes the request that was read upstream once the previous write is done; after the last
+  // one, passes the client's half-close on.
+  void forward_request() {
+    if (!m_up || m_up_write_pending) return;
+    if (m_request_ready) {
+      m_request_out.Clear();
+      m_request_out.Swap(&m_request);
+      m_request_ready = false;
+      m_up_write_pending = true;
+      ++m_pending;
+      m_up->Write(m_request_out, tag(Event::up_write));
+      return;
+    }
+    if (m_down_half_closed && !m_sent_writes_done) {
+      m_sent_writes_done = true;
+      ++m_pending;
+      m_up->WritesDone(tag(Event::up_writes_done));
+    }
   }
 
   // Applies a count-based stream fault once m_delivered responses reached its count. True when
   // the fault took over the call.
-  bool apply_stream_fault_locked() {
+  bool apply_stream_fault() {
     if (!m_plan.stream || m_stream_fault_done) return false;
     const FaultAction& a = *m_plan.stream;
     if (a.after_duration || m_delivered < a.after_messages) return false;
     m_stream_fault_done = true;
     switch (a.kind) {
-      case FaultKind::cancel: inject_cancel_locked(); return true;
+      case FaultKind::cancel: inject_cancel(); return true;
       case FaultKind::reset:
-        abandon_upstream_locked();
-        m_ctx->TryCancel();  // RST_STREAM to the client
+        abandon_upstream();
+        m_ctx.TryCancel();  // RST_STREAM to the client
         m_finish_code = grpc::StatusCode::CANCELLED;
-        finish_locked(grpc::Status(grpc::StatusCode::CANCELLED, "grpcdx chaos: stream reset"));
+        finish(grpc::Status(grpc::StatusCode::CANCELLED, "grpcdx chaos: stream reset"));
         return true;
       case FaultKind::stall: m_stalled = true; return true;
       default: return false;
     }
   }
 
-  void inject_cancel_locked() {
+  void inject_cancel() {
     m_stream_fault_done = true;
-    abandon_upstream_locked();
-    finish_locked(grpc::Status(grpc::StatusCode::CANCELLED,
-                               fmt::format("grpcdx chaos: upstream call cancelled after {} message{} by fault '{}'",
-                                           m_delivered, m_delivered == 1 ? "" : "s", m_plan.stream->source)));
+    abandon_upstream();
+    finish(grpc::Status(grpc::StatusCode::CANCELLED,
+                        fmt::format("grpcdx chaos: upstream call cancelled after {} message{} by fault '{}'",
+                                    m_delivered, m_delivered == 1 ? "" : "s", m_plan.stream->source)));
   }
 
-  // Cancels the upstream call (if running) and lets it end.
-  void abandon_upstream_locked() {
-    if (m_up_started && !m_up_done) m_up_ctx.TryCancel();
-    release_up_hold_locked();
+  // Cancels the upstream call (if running) and collects its status.
+  void abandon_upstream() {
+    if (!m_up || m_up_abandoned) return;
+    m_up_abandoned = true;
+    if (!m_up_done) m_up_ctx.TryCancel();
+    finish_upstream();
   }
 
-  void release_up_hold_locked() {
-    if (!m_up_hold) return;
-    m_up_hold = false;
-    m_up.RemoveHold();
+  // Asks for the upstream status once nothing else of it is outstanding and it ended (or was
+  // abandoned): Finish may not overlap the headers' read, and comes after the last message.
+  void finish_upstream() {
+    if (!m_up || m_up_finish_requested || m_up_headers_pending || m_up_read_pending) return;
+    if (!m_up_ended && !m_up_abandoned) return;
+    m_up_finish_requested = true;
+    ++m_pending;
+    m_up->Finish(&m_up_status, tag(Event::up_finish));
   }
 
   // Finishes the downstream call with `status`, once: after a pending write, never twice.
-  void finish_locked(const grpc::Status& status) {
+  void finish(const grpc::Status& status) {
     if (m_finished) return;
     if (m_down_write_pending) {
       if (!m_finish_pending) m_finish_pending = status;
@@ -359,40 +465,43 @@ class ProxyCall final : public grpc::ServerGenericBidiReactor {
     }
     m_finished = true;
     m_finish_pending.reset();
-    abandon_upstream_locked();
-    if (status.error_code() == grpc::StatusCode::UNAVAILABLE && status.error_message() == "grpcdx chaos is shutting down")
+    abandon_upstream();
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE && status.error_message() == k_shutting_down)
       m_shutdown_status = true;
     if (m_finish_code < 0) m_finish_code = status.error_code();
-    Finish(status);
+    ++m_pending;
+    m_down.Finish(status, tag(Event::down_finish));
   }
 
-  // Drops one reference; the last one frees the call.
-  void release() {
-    bool last;
-    {
-      std::lock_guard lock(m_mutex);
-      last = --m_refs == 0;
+  void destroy() {
+    if (m_started) {
+      m_core.injector.release(m_plan);
+      m_loop.calls.erase(this);
+      m_core.forget(this);
     }
-    if (!last) return;
-    m_core.injector.release(m_plan);
-    m_core.forget(this);
     delete this;
   }
 
   ProxyCore& m_core;
-  grpc::GenericCallbackServerContext* m_ctx;
-  std::recursive_mutex m_mutex;  // recursive: a gRPC operation may run a reaction inline
+  ProxyLoop& m_loop;
+  std::array<Tag, static_cast<size_t>(Event::loop_shutdown)> m_tags{};
+  int m_pending = 0;  // operations and timers outstanding; the call frees itself at zero
+  grpc::GenericServerContext m_ctx;
+  grpc::GenericServerAsyncReaderWriter m_down;
   CallInfo m_info;
   CallPlan m_plan;
   grpc::ClientContext m_up_ctx;
-  Upstream m_up;
-  grpc::ByteBuffer m_request, m_response;
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> m_up;
+  grpc::Status m_up_status;
+  // Each direction: the message being read and the one being written on the other side.
+  grpc::ByteBuffer m_request, m_request_out, m_response, m_response_out;
   std::unique_ptr<grpc::Alarm> m_delay_alarm, m_cancel_alarm;
-  int m_refs = 1;  // the server reactor; +1 for the upstream reactor and each alarm
-  bool m_up_started = false, m_up_done = false, m_up_hold = false;
-  bool m_up_read_pending = false, m_up_write_pending = false;
-  bool m_down_read_pending = false, m_down_write_pending = false;
-  bool m_sent_initial_metadata = false;
+  bool m_started = false;
+  bool m_up_headers_pending = false, m_up_read_pending = false, m_up_write_pending = false;
+  bool m_up_ended = false, m_up_abandoned = false, m_up_finish_requested = false, m_up_done = false;
+  bool m_down_read_pending = false, m_down_write_pending = false, m_headers_sent_alone = false;
+  bool m_request_ready = false, m_response_ready = false;  // a message read, waiting to be written
+  bool m_down_half_closed = false, m_sent_writes_done = false;
   bool m_finished = false, m_cancelled = false, m_stalled = false, m_stream_fault_done = false;
   bool m_shutdown_status = false;
   int m_finish_code = -1;
@@ -400,16 +509,24 @@ class ProxyCall final : public grpc::ServerGenericBidiReactor {
   uint64_t m_delivered = 0;  // response messages written to the client
 };
 
-grpc::ServerGenericBidiReactor* ProxyCore::CreateReactor(grpc::GenericCallbackServerContext* ctx) {
-  auto* call = new ProxyCall(*this, ctx);
-  bool is_stopping;
-  {
-    std::lock_guard lock(mutex);
-    is_stopping = stopping;
-    active.insert(call);
+void ProxyCore::request_call(ProxyLoop& loop) { (new ProxyCall(*this, loop))->request(); }
+
+// The tag of every loop's shutdown alarm.
+Tag k_loop_shutdown_tag{nullptr, Event::loop_shutdown};
+
+void ProxyCore::run(ProxyLoop& loop) {
+  void* raw = nullptr;
+  bool ok = false;
+  while (loop.cq->Next(&raw, &ok)) {
+    auto* tag = static_cast<Tag*>(raw);
+    if (tag->event == Event::loop_shutdown) {
+      // Copy first: a call shut down here may free itself on a later event, not now.
+      std::vector<ProxyCall*> open(loop.calls.begin(), loop.calls.end());
+      for (ProxyCall* call : open) call->shut_down();
+      continue;
+    }
+    tag->call->on_event(tag->event, ok);
   }
-  call->begin(is_stopping);
-  return call;
 }
 
 Proxy::Proxy() = default;
@@ -423,17 +540,22 @@ void Proxy::stop(std::chrono::milliseconds grace) {
   std::unique_lock lock(core.mutex);
   core.stopping = true;
   core.idle.wait_for(lock, grace, [&] { return core.active.empty(); });
-  for (ProxyCall* call : core.active) call->shut_down();
   lock.unlock();
+  // Each loop ends its open calls with UNAVAILABLE on its own thread.
+  for (auto& loop : core.loops) loop->shutdown_alarm.Set(loop->cq.get(), gpr_time_0(GPR_CLOCK_REALTIME), &k_loop_shutdown_tag);
   core.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
-  core.server->Wait();
-  // Upstream reactors may finish just after the server: wait for them (bounded) before the
-  // channel and stub they use go away; if some never finish, keep the core alive rather than
-  // free memory still in use.
+  // The upstream halves may finish just after the server: wait for them (bounded) before the
+  // queues stop. If some never finish, keep everything alive rather than free memory in use.
   lock.lock();
   bool drained = core.idle.wait_for(lock, std::chrono::seconds(5), [&] { return core.active.empty(); });
   lock.unlock();
-  if (!drained) (void)m_core.release();
+  if (!drained) {
+    for (auto& loop : core.loops) loop->thread.detach();
+    (void)m_core.release();
+    return;
+  }
+  for (auto& loop : core.loops) loop->cq->Shutdown();
+  for (auto& loop : core.loops) loop->thread.join();
 }
 
 CountersSnapshot Proxy::counters() const { return m_core->injector.counters().snapshot(); }
@@ -460,9 +582,21 @@ Result<std::unique_ptr<Proxy>> Proxy::start(const ProxyOptions& options) {
   builder.SetMaxReceiveMessageSize(-1);
   builder.SetMaxSendMessageSize(-1);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.RegisterCallbackGenericService(proxy->m_core.get());
-  proxy->m_core->server = builder.BuildAndStart();
-  if (!proxy->m_core->server || port == 0) {
+  auto& core = *proxy->m_core;
+  builder.RegisterAsyncGenericService(&core.service);
+  for (int i = 0; i < k_loops; ++i) {
+    core.loops.push_back(std::make_unique<ProxyLoop>());
+    core.loops.back()->cq = builder.AddCompletionQueue();
+  }
+  core.server = builder.BuildAndStart();
+  if (!core.server || port == 0) {
+    for (auto& loop : core.loops) {  // never used: shut down and drained before they go
+      loop->cq->Shutdown();
+      void* tag;
+      bool ok;
+      while (loop->cq->Next(&tag, &ok)) {
+      }
+    }
     proxy->m_core.reset();
     // The built-in server's checks say why an address cannot be bound.
     server::ServerOptions probe;
@@ -472,6 +606,10 @@ Result<std::unique_ptr<Proxy>> Proxy::start(const ProxyOptions& options) {
     auto again = server::start_server(probe);
     if (!again) return std::unexpected(again.error());
     return local_error("cannot listen on " + options.listen);
+  }
+  for (auto& loop : core.loops) {
+    core.request_call(*loop);
+    loop->thread = std::thread([&core, &each = *loop] { core.run(each); });
   }
   const std::string& l = options.listen;
   if (l.starts_with("unix:") || l.starts_with("unix-abstract:"))

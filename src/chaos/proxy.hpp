@@ -1,4 +1,4 @@
-// The gRPC-aware (L7) chaos proxy: a CallbackGenericService that forwards every call as raw
+// The gRPC-aware (L7) chaos proxy: an AsyncGenericService that forwards every call as raw
 // ByteBuffers through a GenericStub, with flow control, metadata, deadlines and cancellation
 // carried across, and the faults of an Injector applied per call.
 #pragma once

@@ -297,6 +297,59 @@ it.cancel()
 """
 
 
+# A grpcio server whose bidi method sends its headers at once and then waits for the client's
+# first message (the headers carry what the client needs to start: a session, a version...), and
+# a client that waits for those headers before it sends anything.
+HEADERS_FIRST = r"""
+import queue, sys, threading, grpc
+from concurrent import futures
+if sys.argv[1] == "server":
+    def chat(requests, context):
+        context.send_initial_metadata((("x-early", "yes"),))
+        for r in requests:
+            yield r
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
+        "test.Echo", {"Chat": grpc.stream_stream_rpc_method_handler(chat)}),))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    print(port, flush=True)
+    sys.stdin.readline()
+    server.stop(0)
+else:
+    ch = grpc.insecure_channel(sys.argv[2])
+    q = queue.Queue()
+    call = ch.stream_stream("/test.Echo/Chat")(iter(q.get, None), timeout=10)
+    got = []
+    waiter = threading.Thread(target=lambda: got.append(dict(call.initial_metadata())), daemon=True)
+    waiter.start()
+    waiter.join(3)
+    if not got:
+        print("no headers before the first message", flush=True)
+        call.cancel()
+        sys.exit(1)
+    q.put(b"ping")
+    reply = next(call)
+    q.put(None)
+    print("headers x-early=%s, reply %s" % (got[0].get("x-early"), reply.decode()), flush=True)
+"""
+
+
+class HeadersFirstTest(t.TestCase):
+    def test_headers_reach_the_client_before_any_message(self):
+        script = t.write_file("headers_first.py", HEADERS_FIRST)
+        server = subprocess.Popen([t.PYTHON, script, "server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE)
+        try:
+            port = t._read_first_line(server, 20)
+            with chaos("127.0.0.1:" + port) as c:
+                proc = subprocess.run([t.PYTHON, script, "client", c.address], capture_output=True, timeout=60)
+        finally:
+            server.communicate(input=b"\n", timeout=20)
+        self.assertEqual(proc.returncode, 0, proc.stdout.decode() + proc.stderr.decode())
+        self.assertEqual(proc.stdout.decode().strip(), "headers x-early=yes, reply ping")
+
+
 class FlowControlTest(t.TestCase):
     def test_slow_client_does_not_pile_up_in_the_proxy(self):
         script = t.write_file("slow_client.py", SLOW_CLIENT)
