@@ -44,6 +44,7 @@ double ms_since(std::chrono::steady_clock::time_point start) {
 
 Result<int> run_call(const CallOptions& opt, Io& io) {
   TRY(auto conn, to_connection_options(opt.conn));
+  conn.own_subchannels = false;  // the only channel
   std::optional<Duration> stall_timeout;
   if (!opt.stall_timeout.empty()) {
     auto parsed = parse_duration(opt.stall_timeout);
@@ -204,32 +205,44 @@ Result<int> run_call(const CallOptions& opt, Io& io) {
 }  // namespace
 
 void register_call(CLI::App& app, CommandSlot& slot) {
+  using M = MentionedOptions;  // declares only what the command line names (register_for)
   auto opt = std::make_shared<CallOptions>();
   auto* cmd = app.add_subcommand("call", "Call a method (unary, client, server or bidi streaming) with JSON in and out");
   add_connection_flags(cmd, opt->conn);
   cmd->add_option("method", opt->method, "pkg.Service/Method or pkg.Service.Method")->required();
-  cmd->add_option("-d,--data", opt->data,
-                  "Request JSON: one object, or several for a client stream; @FILE reads a file, @- standard input");
+  CLI::Option* data = nullptr;
+  if (M::declares("-d,--data"))
+    data = cmd->add_option("-d,--data", opt->data,
+                           "Request JSON: one object, or several for a client stream; @FILE reads a file, @- standard "
+                           "input");
   add_schema_flags(cmd, opt->schema);
   add_output_flags(cmd, opt->output);
-  cmd->add_flag("--emit-defaults", opt->emit_defaults, "Print fields that hold default values");
-  cmd->add_flag("--proto-names", opt->proto_names, "Print .proto field names instead of lowerCamelCase");
-  cmd->add_flag("--allow-unknown-fields", opt->allow_unknown_fields, "Ignore request fields the message type does not have");
-  cmd->add_option("--max-messages", opt->max_messages, "End a server or bidi stream cleanly after N responses")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--stall-timeout", opt->stall_timeout,
-                  "Report a stall when the stream makes no progress (no message received, no pending send "
-                  "completing) for DUR; exit 5");
-  cmd->add_option("--on-stall", opt->on_stall,
-                  "With --stall-timeout: fail cancels the call and exits 5; report prints the stall and keeps "
-                  "waiting")
-      ->check(CLI::IsMember({"fail", "report"}))
-      ->capture_default_str();
-  cmd->add_option("--record", opt->record,
-                  "Write the exchange to FILE as a replay file (one JSON object a line; mode 0600) for "
-                  "`grpcdx replay`");
-  cmd->callback([opt, cmd, &slot] {
-    opt->has_data = cmd->count("--data") > 0;
+  if (M::declares("--emit-defaults"))
+    cmd->add_flag("--emit-defaults", opt->emit_defaults, "Print fields that hold default values");
+  if (M::declares("--proto-names"))
+    cmd->add_flag("--proto-names", opt->proto_names, "Print .proto field names instead of lowerCamelCase");
+  if (M::declares("--allow-unknown-fields"))
+    cmd->add_flag("--allow-unknown-fields", opt->allow_unknown_fields,
+                  "Ignore request fields the message type does not have");
+  if (M::declares("--max-messages"))
+    cmd->add_option("--max-messages", opt->max_messages, "End a server or bidi stream cleanly after N responses")
+        ->check(CLI::NonNegativeNumber);
+  if (M::declares("--stall-timeout"))
+    cmd->add_option("--stall-timeout", opt->stall_timeout,
+                    "Report a stall when the stream makes no progress (no message received, no pending send "
+                    "completing) for DUR; exit 5");
+  if (M::declares("--on-stall"))
+    cmd->add_option("--on-stall", opt->on_stall,
+                    "With --stall-timeout: fail cancels the call and exits 5; report prints the stall and keeps "
+                    "waiting")
+        ->check(CLI::IsMember({"fail", "report"}))
+        ->capture_default_str();
+  if (M::declares("--record"))
+    cmd->add_option("--record", opt->record,
+                    "Write the exchange to FILE as a replay file (one JSON object a line; mode 0600) for "
+                    "`grpcdx replay`");
+  cmd->callback([opt, data, &slot] {
+    opt->has_data = data && data->count() > 0;
     slot.run = [opt](Io& io) { return run_call(*opt, io); };
   });
 }

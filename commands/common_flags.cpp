@@ -16,26 +16,77 @@ CLI::Option* one_value_each(CLI::Option* option) {
   return option->expected(1)->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
+const MentionedOptions* g_mentioned = nullptr;  // the live filter, if any
+
 }  // namespace
 
+MentionedOptions::MentionedOptions(int argc, const char* const* argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--") break;  // the rest is positional
+    if (arg.starts_with("--")) {
+      std::string_view name = arg.substr(2);
+      name = name.substr(0, name.find('='));
+      if (name == "help" || name == "help-all") m_everything = true;
+      m_long.push_back(name);
+    } else if (arg.size() >= 2 && arg[0] == '-') {
+      // "-v", or a cluster such as "-vo" or "-ojson": every letter may name an option.
+      m_short.append(arg.substr(1));
+    }
+  }
+  if (m_short.find('h') != std::string::npos) m_everything = true;
+  g_mentioned = this;
+}
+
+MentionedOptions::~MentionedOptions() { g_mentioned = nullptr; }
+
+bool MentionedOptions::declares(std::string_view names) {
+  const MentionedOptions* m = g_mentioned;
+  if (!m || m->m_everything) return true;
+  while (!names.empty()) {
+    size_t comma = names.find(',');
+    std::string_view name = names.substr(0, comma);
+    names = comma == std::string_view::npos ? std::string_view() : names.substr(comma + 1);
+    if (name.starts_with("--")) {
+      for (std::string_view mentioned : m->m_long)
+        if (mentioned == name.substr(2)) return true;
+    } else if (name.size() == 2 && name[0] == '-') {
+      if (m->m_short.find(name[1]) != std::string::npos) return true;
+    } else {
+      return true;  // a positional
+    }
+  }
+  return false;
+}
+
 void add_connection_flags(CLI::App* app, ConnectionFlags& f) {
+  using M = MentionedOptions;
   app->add_option("target", f.target, "host:port, [v6addr]:port, unix:/path or a URI like dns:///host:port")
       ->required();
-  app->add_flag("--plaintext", f.plaintext, "Use plaintext HTTP/2 (h2c), no TLS");
-  app->add_flag("--insecure", f.insecure, "Use TLS but skip verifying the server certificate");
-  app->add_option("--cacert", f.cacert, "Trust this CA bundle (PEM) instead of the system roots");
-  app->add_option("--cert", f.cert, "Client certificate (PEM) for mutual TLS");
-  app->add_option("--key", f.key, "Client private key (PEM) for mutual TLS");
-  app->add_option("--servername", f.servername, "Name used for SNI and to check the server certificate");
-  app->add_option("--authority", f.authority, "Value of the :authority pseudo-header");
-  one_value_each(app->add_option("-H,--header", f.headers,
-                                 "Request metadata 'key: value' (repeatable; -bin keys take base64)"));
-  app->add_option("--connect-timeout", f.connect_timeout, "Give up connecting after this long")
-      ->capture_default_str();
-  app->add_option("--timeout", f.timeout, "Deadline of each RPC (e.g. 2s)");
-  app->add_option("--keepalive", f.keepalive, "HTTP/2 keepalive ping interval");
-  app->add_option("--max-msg-size", f.max_msg_size, "Largest message accepted, in bytes (e.g. 4MB)");
-  app->add_flag("--show-secrets", f.show_secrets, "Do not redact secrets (authorization, cookies, tokens) in -v output and --record files");
+  if (M::declares("--plaintext")) app->add_flag("--plaintext", f.plaintext, "Use plaintext HTTP/2 (h2c), no TLS");
+  if (M::declares("--insecure"))
+    app->add_flag("--insecure", f.insecure, "Use TLS but skip verifying the server certificate");
+  if (M::declares("--cacert"))
+    app->add_option("--cacert", f.cacert, "Trust this CA bundle (PEM) instead of the system roots");
+  if (M::declares("--cert")) app->add_option("--cert", f.cert, "Client certificate (PEM) for mutual TLS");
+  if (M::declares("--key")) app->add_option("--key", f.key, "Client private key (PEM) for mutual TLS");
+  if (M::declares("--servername"))
+    app->add_option("--servername", f.servername, "Name used for SNI and to check the server certificate");
+  if (M::declares("--authority"))
+    app->add_option("--authority", f.authority, "Value of the :authority pseudo-header");
+  if (M::declares("-H,--header"))
+    one_value_each(app->add_option("-H,--header", f.headers,
+                                   "Request metadata 'key: value' (repeatable; -bin keys take base64)"));
+  if (M::declares("--connect-timeout"))
+    app->add_option("--connect-timeout", f.connect_timeout, "Give up connecting after this long")
+        ->capture_default_str();
+  if (M::declares("--timeout")) app->add_option("--timeout", f.timeout, "Deadline of each RPC (e.g. 2s)");
+  if (M::declares("--keepalive")) app->add_option("--keepalive", f.keepalive, "HTTP/2 keepalive ping interval");
+  if (M::declares("--max-msg-size"))
+    app->add_option("--max-msg-size", f.max_msg_size, "Largest message accepted, in bytes (e.g. 4MB)");
+  if (M::declares("--show-secrets"))
+    app->add_flag("--show-secrets", f.show_secrets,
+                  "Do not redact secrets (authorization, cookies, tokens) in -v output and --record files");
 }
 
 void add_upstream_flags(CLI::App* app, ConnectionFlags& f) {
@@ -46,18 +97,24 @@ void add_upstream_flags(CLI::App* app, ConnectionFlags& f) {
 }
 
 void add_schema_flags(CLI::App* app, schema::SchemaOptions& s) {
-  one_value_each(app->add_option("--proto", s.proto_files, "Take the schema from this .proto file (repeatable)"));
-  one_value_each(app->add_option("-I,--import-path", s.import_paths,
-                                 "Directory to search for .proto imports (repeatable)"));
-  one_value_each(app->add_option("--protoset", s.protosets,
-                                 "Take the schema from this FileDescriptorSet file (repeatable)"));
+  using M = MentionedOptions;
+  if (M::declares("--proto"))
+    one_value_each(app->add_option("--proto", s.proto_files, "Take the schema from this .proto file (repeatable)"));
+  if (M::declares("-I,--import-path"))
+    one_value_each(app->add_option("-I,--import-path", s.import_paths,
+                                   "Directory to search for .proto imports (repeatable)"));
+  if (M::declares("--protoset"))
+    one_value_each(app->add_option("--protoset", s.protosets,
+                                   "Take the schema from this FileDescriptorSet file (repeatable)"));
 }
 
 void add_output_flags(CLI::App* app, OutputFlags& f, const std::vector<std::string>& formats) {
-  app->add_option("-o,--output", f.output, "Output format")
-      ->check(CLI::IsMember(formats))
-      ->capture_default_str();
-  app->add_flag("-v,--verbose", f.verbose, "Show headers, trailers and timings");
+  if (MentionedOptions::declares("-o,--output"))
+    app->add_option("-o,--output", f.output, "Output format")
+        ->check(CLI::IsMember(formats))
+        ->capture_default_str();
+  if (MentionedOptions::declares("-v,--verbose"))
+    app->add_flag("-v,--verbose", f.verbose, "Show headers, trailers and timings");
 }
 
 report::OutputFormat output_format(const OutputFlags& f) {

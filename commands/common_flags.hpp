@@ -3,6 +3,7 @@
 
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -31,6 +32,31 @@ struct ConnectionFlags {
 struct OutputFlags {
   std::string output = "text";
   bool verbose = false;
+};
+
+// Start-up (issue 2): each CLI11 option costs thousands of instructions to declare, more than a
+// short command's own work. While a MentionedOptions is alive (register_for makes one for the
+// commands that opt in), declares() is false for an option none of whose names the command line
+// mentions, and the add_*_flags below skip it. CLI11 treats an undeclared option exactly like an
+// unknown one, so a definition that holds every option the line names parses it exactly like the
+// whole definition. The filter declares everything (declares() always true) when the line asks for
+// help (-h, --help, --help-all), so help is complete; positionals are always declared.
+class MentionedOptions {
+ public:
+  // `argv` as main() received it (after --color was taken out).
+  MentionedOptions(int argc, const char* const* argv);
+  ~MentionedOptions();
+  MentionedOptions(const MentionedOptions&) = delete;
+  MentionedOptions& operator=(const MentionedOptions&) = delete;
+
+  // Whether an option named `names` ("-o,--output", "--plaintext") is to be declared: true when
+  // no filter is alive.
+  static bool declares(std::string_view names);
+
+ private:
+  std::string m_short;                   // every letter of the single-dash words
+  std::vector<std::string_view> m_long;  // the double-dash words without "--" and "=VALUE"
+  bool m_everything = false;
 };
 
 // Adds TARGET (positional, required) and the connection flags of SPEC.md.

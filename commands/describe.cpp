@@ -20,6 +20,7 @@ struct DescribeOptions {
 
 Result<int> run_describe(const DescribeOptions& opt, Io& io) {
   TRY(auto conn, to_connection_options(opt.conn, "10s"));
+  conn.own_subchannels = false;  // the only channel
   TRY(std::shared_ptr<schema::SchemaSource> source, schema::connect_schema(opt.schema, conn));
   keep_until_exit(source);  // main() exits without tearing the channel and pool down
   auto symbol = source->find_symbol(opt.symbol);

@@ -32,6 +32,7 @@ void print_schema_stats(Io& io, const schema::SchemaSource& source) {
 
 Result<int> run_list(const ListOptions& opt, Io& io) {
   TRY(auto conn, to_connection_options(opt.conn, "10s"));
+  conn.own_subchannels = false;  // the only channel
   TRY(std::shared_ptr<schema::SchemaSource> source, schema::connect_schema(opt.schema, conn));
   keep_until_exit(source);  // main() exits without tearing the channel and pool down
   const auto format = output_format(opt.output);

@@ -1,9 +1,11 @@
 // The whole command-line definition: every subcommand, in the order `grpcdx --help` lists them.
 #include <array>
+#include <optional>
 #include <string_view>
 #include <vector>
 
 #include "commands/command.hpp"
+#include "commands/common_flags.hpp"
 
 namespace grpcdx::commands {
 
@@ -12,21 +14,28 @@ namespace {
 struct Entry {
   std::string_view name;
   void (*add)(CLI::App&, CommandSlot&);
+  // The command declares its options through MentionedOptions, so register_for may declare only
+  // those the command line names (start-up of the short commands, issue 2).
+  bool mentioned_only = false;
 };
 
 constexpr std::array k_commands = {
-    Entry{"list", register_list},       Entry{"describe", register_describe}, Entry{"call", register_call},
-    Entry{"replay", register_replay},   Entry{"probe", register_probe},       Entry{"health", register_health},
-    Entry{"chaos", register_chaos},     Entry{"interop", register_interop},   Entry{"bench", register_bench},
-    Entry{"serve", register_serve},     Entry{"demo", register_demo},         Entry{"completion", register_completion},
-    Entry{"version", register_version}, Entry{"help", register_help},
+    Entry{"list", register_list, true},   Entry{"describe", register_describe, true},
+    Entry{"call", register_call, true},   Entry{"replay", register_replay},
+    Entry{"probe", register_probe},       Entry{"health", register_health},
+    Entry{"chaos", register_chaos},       Entry{"interop", register_interop},
+    Entry{"bench", register_bench},       Entry{"serve", register_serve},
+    Entry{"demo", register_demo},         Entry{"completion", register_completion},
+    Entry{"version", register_version},   Entry{"help", register_help},
 };
 
 void prepare_root(CLI::App& app) {
   app.require_subcommand(0, 1);
-  app.set_help_all_flag("--help-all", "Show help for every command");
+  if (MentionedOptions::declares("--help-all"))
+    app.set_help_all_flag("--help-all", "Show help for every command");
   // Declared for --help and the completions only: main() takes --color out of the command line
   // before parsing, wherever it stands (report::take_color_option).
+  if (!MentionedOptions::declares("--color")) return;
   app.add_option("--color", CLI::callback_t([](const CLI::results_t&) { return true; }),
                  "When to colour output: auto (on a terminal, unless NO_COLOR is set), always, never")
       ->type_name("WHEN")
@@ -54,6 +63,8 @@ void register_for(CLI::App& app, CommandSlot& slot, int argc, const char* const*
     std::string_view first = argv[1];
     for (const auto& entry : k_commands) {
       if (entry.name == first) {
+        std::optional<MentionedOptions> mentioned;
+        if (entry.mentioned_only) mentioned.emplace(argc, argv);
         prepare_root(app);
         entry.add(app, slot);
         return;

@@ -97,10 +97,11 @@ Result<std::shared_ptr<grpc::Channel>> make_channel(const ConnectionOptions& opt
   }
   if (opt.max_msg_size) args.SetMaxReceiveMessageSize(*opt.max_msg_size);
   else args.SetMaxReceiveMessageSize(-1);
-  args.SetMaxSendMessageSize(-1);
+  // Sending is unlimited by default (GRPC_DEFAULT_MAX_SEND_MESSAGE_LENGTH): every argument set
+  // costs at start-up, as each layer of the channel copies the arguments.
   // A diagnostic tool wants the first failure, not gRPC's own retries hiding it.
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  if (opt.own_subchannels) args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   auto channel = grpc::CreateCustomChannel(opt.target.grpc_uri, creds, args);
   if (!channel) return local_error(fmt::format("could not create a channel to '{}'", opt.target.original));
   return channel;

@@ -30,6 +30,10 @@ struct ConnectionOptions {
   std::optional<Duration> keepalive;
   std::optional<int> max_msg_size;
   bool show_secrets = false;
+  // Each channel gets a subchannel pool of its own (GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL), so
+  // channels to one target are separate connections (bench). A command that makes one channel
+  // turns it off: every channel argument costs at start-up, as each layer copies them.
+  bool own_subchannels = true;
 };
 
 // The credentials and channel arguments for `opt`, without connecting. Fails (local) when a

@@ -3,15 +3,15 @@
 
 #include <fmt/format.h>
 #include <grpcpp/client_context.h>
+#include <grpcpp/impl/codegen/proto_utils.h>
+#include <grpcpp/impl/rpc_method.h>
+#include <grpcpp/support/sync_stream.h>
 
-#include "grpc/reflection/v1/reflection.grpc.pb.h"
-#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "rpc/status_hints.hpp"
 
 namespace grpcdx::schema {
 
 namespace v1 = grpc::reflection::v1;
-namespace v1alpha = grpc::reflection::v1alpha;
 
 class ReflectionClient::Stream {
  public:
@@ -26,40 +26,35 @@ class ReflectionClient::Stream {
 
 namespace {
 
-// A stream of one reflection version. Req/Resp are that version's messages; the v1 messages
-// are converted by serialising, which is exact since both versions share the wire format.
-template <class Service, class Req, class Resp>
-class VersionedStream final : public ReflectionClient::Stream {
+// The method of each version. v1alpha is wire-identical to v1, so both are spoken with the v1
+// messages: only the path differs, and v1alpha needs no generated code of its own (whose static
+// initialiser every start-up would pay).
+constexpr const char* k_v1_method = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
+constexpr const char* k_v1alpha_method =
+    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
+
+using Request = v1::ServerReflectionRequest;
+using Response = v1::ServerReflectionResponse;
+
+// One ServerReflectionInfo stream of either version, opened as the generated stub would open it.
+class BidiStream final : public ReflectionClient::Stream {
  public:
-  VersionedStream(const std::shared_ptr<grpc::Channel>& channel, const net::ConnectionOptions& conn)
-      : m_stub(Service::NewStub(channel)) {
+  BidiStream(const std::shared_ptr<grpc::Channel>& channel, const char* method_path,
+             const net::ConnectionOptions& conn)
+      : m_method(method_path, grpc::internal::RpcMethod::BIDI_STREAMING, channel) {
     net::prepare_context(m_ctx, conn, conn.rpc_timeout ? conn.rpc_timeout
                                                        : Duration(k_default_reflection_timeout));
     deadline = m_ctx.deadline();
-    m_stream = m_stub->ServerReflectionInfo(&m_ctx);
+    m_stream.reset(grpc::internal::ClientReaderWriterFactory<Request, Response>::Create(
+        channel.get(), m_method, &m_ctx));
   }
 
-  ~VersionedStream() override {
+  ~BidiStream() override {
     if (!m_finished) finish(true);
   }
 
-  bool exchange(const v1::ServerReflectionRequest& request,
-                v1::ServerReflectionResponse* response) override {
-    Req req;
-    if constexpr (std::is_same_v<Req, v1::ServerReflectionRequest>) {
-      req = request;
-    } else {
-      req.ParseFromString(request.SerializeAsString());
-    }
-    if (!m_stream->Write(req)) return false;
-    Resp resp;
-    if (!m_stream->Read(&resp)) return false;
-    if constexpr (std::is_same_v<Resp, v1::ServerReflectionResponse>) {
-      *response = std::move(resp);
-    } else if (!response->ParseFromString(resp.SerializeAsString())) {
-      return false;
-    }
-    return true;
+  bool exchange(const Request& request, Response* response) override {
+    return m_stream->Write(request) && m_stream->Read(response);
   }
 
   grpc::Status finish(bool cancel) override {
@@ -69,16 +64,11 @@ class VersionedStream final : public ReflectionClient::Stream {
   }
 
  private:
-  std::unique_ptr<typename Service::Stub> m_stub;
+  grpc::internal::RpcMethod m_method;
   grpc::ClientContext m_ctx;
-  std::unique_ptr<grpc::ClientReaderWriter<Req, Resp>> m_stream;
+  std::unique_ptr<grpc::ClientReaderWriter<Request, Response>> m_stream;
   bool m_finished = false;
 };
-
-using V1Stream = VersionedStream<v1::ServerReflection, v1::ServerReflectionRequest,
-                                 v1::ServerReflectionResponse>;
-using V1AlphaStream = VersionedStream<v1alpha::ServerReflection, v1alpha::ServerReflectionRequest,
-                                      v1alpha::ServerReflectionResponse>;
 
 Error status_to_error(const grpc::Status& status, bool plaintext) {
   const int code = static_cast<int>(status.error_code());
@@ -104,8 +94,8 @@ ReflectionClient::ReflectionClient(std::shared_ptr<grpc::Channel> channel, net::
 ReflectionClient::~ReflectionClient() = default;
 
 std::unique_ptr<ReflectionClient::Stream> ReflectionClient::open_stream(Version version) {
-  if (version == Version::v1alpha) return std::make_unique<V1AlphaStream>(m_channel, m_conn);
-  return std::make_unique<V1Stream>(m_channel, m_conn);
+  const char* method = version == Version::v1alpha ? k_v1alpha_method : k_v1_method;
+  return std::make_unique<BidiStream>(m_channel, method, m_conn);
 }
 
 Result<v1::ServerReflectionResponse> ReflectionClient::ask(const v1::ServerReflectionRequest& request) {

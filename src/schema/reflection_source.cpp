@@ -23,6 +23,58 @@ std::string strip_dot(const std::string& name) {
   return !name.empty() && name.front() == '.' ? name.substr(1) : name;
 }
 
+// `rest` with "`name`." taken off its front; nullopt when it does not start so.
+std::optional<std::string_view> below(std::string_view rest, std::string_view name) {
+  if (rest.size() <= name.size() || !rest.starts_with(name) || rest[name.size()] != '.')
+    return std::nullopt;
+  return rest.substr(name.size() + 1);
+}
+
+// Whether `message` (or what it nests) defines `rest`, a name relative to the message's scope,
+// as ReflectionDatabase's index records names (messages, enums, enum values in the enclosing
+// scope, extensions).
+bool message_defines(const gp::DescriptorProto& message, std::string_view rest) {
+  if (rest == message.name()) return true;
+  auto inner = below(rest, message.name());
+  if (!inner) return false;
+  for (const auto& nested : message.nested_type())
+    if (message_defines(nested, *inner)) return true;
+  for (const auto& e : message.enum_type()) {
+    if (*inner == e.name()) return true;
+    for (const auto& value : e.value())
+      if (*inner == value.name()) return true;
+  }
+  for (const auto& ext : message.extension())
+    if (*inner == ext.name()) return true;
+  return false;
+}
+
+// Whether the index would map `symbol` to `file` (see ReflectionDatabase::index_file).
+bool defines(const gp::FileDescriptorProto& file, std::string_view symbol) {
+  std::string_view rest = symbol;
+  if (!file.package().empty()) {
+    auto in_package = below(symbol, file.package());
+    if (!in_package) return false;
+    rest = *in_package;
+  }
+  for (const auto& message : file.message_type())
+    if (message_defines(message, rest)) return true;
+  for (const auto& e : file.enum_type()) {
+    if (rest == e.name()) return true;
+    for (const auto& value : e.value())
+      if (rest == value.name()) return true;
+  }
+  for (const auto& service : file.service()) {
+    if (rest == service.name()) return true;
+    if (auto method = below(rest, service.name()))
+      for (const auto& m : service.method())
+        if (*method == m.name()) return true;
+  }
+  for (const auto& ext : file.extension())
+    if (rest == ext.name()) return true;
+  return false;
+}
+
 }  // namespace
 
 // --- ReflectionDatabase ------------------------------------------------------------------
@@ -52,29 +104,60 @@ std::optional<std::vector<std::string>> ReflectionDatabase::fetch(const v1::Serv
     return std::nullopt;
   }
   std::vector<std::string> names;
-  for (const std::string& bytes : answer->file_descriptor_response().file_descriptor_proto()) {
+  auto& files = *answer->mutable_file_descriptor_response()->mutable_file_descriptor_proto();
+  for (std::string& bytes : files) {
     gp::FileDescriptorProto file;
     if (!file.ParseFromString(bytes) || file.name().empty()) {
       m_notes.push_back(fmt::format("skipped a file descriptor sent for {} that does not parse", what));
       continue;
     }
     names.push_back(file.name());
-    add_file(std::move(file));
+    add_file(std::move(file), std::move(bytes));
   }
   return names;
 }
 
-void ReflectionDatabase::add_file(gp::FileDescriptorProto file) {
+std::optional<gp::FileDescriptorProto> ReflectionDatabase::remake(const std::string& bytes) {
+  gp::FileDescriptorProto file;
+  if (!file.ParseFromString(bytes)) return std::nullopt;
+  repair_file(file);  // its notes were taken when the file first came
+  drop_default_json_names(file);
+  return file;
+}
+
+void ReflectionDatabase::add_file(gp::FileDescriptorProto file, std::string bytes) {
   for (auto& note : repair_file(file)) m_notes.push_back(std::move(note));
   drop_default_json_names(file);
   auto existing = m_files.find(file.name());
   if (existing != m_files.end()) {
-    if (existing->second.SerializeAsString() != file.SerializeAsString())
+    if (existing->second.bytes == bytes) return;  // the same bytes: the same file
+    std::optional<gp::FileDescriptorProto> kept =
+        existing->second.handed_out ? remake(existing->second.bytes) : existing->second.proto;
+    if (!kept || kept->SerializeAsString() != file.SerializeAsString())
       m_notes.push_back(fmt::format("{}: the server sent two different versions; kept the first",
                                     file.name()));
     return;
   }
-  const std::string name = file.name();
+  const auto slot = m_files.try_emplace(file.name()).first;
+  m_unindexed.push_back(slot->first);
+  m_missing_files.erase(file.name());
+  slot->second.proto = std::move(file);
+  slot->second.bytes = std::move(bytes);
+}
+
+void ReflectionDatabase::index_new_files() {
+  for (std::string_view name : m_unindexed) {
+    const StoredFile& stored = m_files.find(name)->second;
+    if (!stored.handed_out) {
+      index_file(stored.proto, name);
+    } else if (auto again = remake(stored.bytes)) {
+      index_file(*again, name);
+    }
+  }
+  m_unindexed.clear();
+}
+
+void ReflectionDatabase::index_file(const gp::FileDescriptorProto& file, std::string_view name) {
   const std::string& package = file.package();
   for (const auto& message : file.message_type()) index_message(message, package, name);
   for (const auto& e : file.enum_type()) {
@@ -90,12 +173,10 @@ void ReflectionDatabase::add_file(gp::FileDescriptorProto file) {
     m_symbol_file.emplace(join_scope(package, ext.name()), name);
     m_extension_file.emplace(std::pair(strip_dot(ext.extendee()), ext.number()), name);
   }
-  m_missing_files.erase(name);
-  m_files.emplace(name, std::move(file));
 }
 
 void ReflectionDatabase::index_message(const gp::DescriptorProto& message, const std::string& scope,
-                                       const std::string& file) {
+                                       std::string_view file) {
   const std::string full = join_scope(scope, message.name());
   m_symbol_file.emplace(full, file);
   for (const auto& nested : message.nested_type()) index_message(nested, full, file);
@@ -109,10 +190,18 @@ void ReflectionDatabase::index_message(const gp::DescriptorProto& message, const
   }
 }
 
-bool ReflectionDatabase::copy_file(const std::string& name, gp::FileDescriptorProto* output) const {
+bool ReflectionDatabase::copy_file(std::string_view name, gp::FileDescriptorProto* output) {
   auto it = m_files.find(name);
   if (it == m_files.end()) return false;
-  *output = it->second;
+  StoredFile& stored = it->second;
+  if (!stored.handed_out) {
+    stored.handed_out = true;
+    *output = std::move(stored.proto);
+    return true;
+  }
+  auto again = remake(stored.bytes);
+  if (!again) return false;
+  *output = std::move(*again);
   return true;
 }
 
@@ -128,7 +217,8 @@ bool ReflectionDatabase::FindFileByName(const std::string& filename, gp::FileDes
   // pool makes placeholders for what the file would have defined.
   if (auto builtin = builtin_file(filename)) {
     m_notes.push_back(fmt::format("{}: not sent by the server; used the built-in copy", filename));
-    add_file(std::move(*builtin));
+    std::string bytes = builtin->SerializeAsString();
+    add_file(std::move(*builtin), std::move(bytes));
     return copy_file(filename, output);
   }
   m_notes.push_back(fmt::format("{}: not sent by the server; its types are unknown placeholders", filename));
@@ -138,6 +228,7 @@ bool ReflectionDatabase::FindFileByName(const std::string& filename, gp::FileDes
 
 bool ReflectionDatabase::FindFileContainingSymbol(const std::string& symbol_name,
                                                   gp::FileDescriptorProto* output) {
+  index_new_files();
   if (auto it = m_symbol_file.find(symbol_name); it != m_symbol_file.end())
     return copy_file(it->second, output);
   if (m_missing_symbols.count(symbol_name)) return false;
@@ -148,8 +239,14 @@ bool ReflectionDatabase::FindFileContainingSymbol(const std::string& symbol_name
     if (!m_error || m_error->kind != ErrorKind::rpc_status) m_missing_symbols.insert(symbol_name);
     return false;
   }
-  if (auto it = m_symbol_file.find(symbol_name); it != m_symbol_file.end())
-    return copy_file(it->second, output);
+  // The index holds every file kept before this answer, and the symbol is in none of them: the
+  // file is among those just received, which a lookup in the first of them that defines it
+  // finds without indexing them all, as the index would (its first entry for a name wins).
+  for (const std::string& name : *names) {
+    auto it = m_files.find(name);
+    if (it != m_files.end() && !it->second.handed_out && defines(it->second.proto, symbol_name))
+      return copy_file(name, output);
+  }
   // A symbol kind this index does not track (e.g. a field): the first file is the one asked for.
   if (!names->empty()) return copy_file(names->front(), output);
   m_missing_symbols.insert(symbol_name);
@@ -158,6 +255,7 @@ bool ReflectionDatabase::FindFileContainingSymbol(const std::string& symbol_name
 
 bool ReflectionDatabase::FindFileContainingExtension(const std::string& containing_type, int field_number,
                                                      gp::FileDescriptorProto* output) {
+  index_new_files();
   if (auto it = m_extension_file.find({containing_type, field_number}); it != m_extension_file.end())
     return copy_file(it->second, output);
   v1::ServerReflectionRequest request;
@@ -166,6 +264,7 @@ bool ReflectionDatabase::FindFileContainingExtension(const std::string& containi
   ext->set_extension_number(field_number);
   auto names = fetch(request, fmt::format("extension {} of '{}'", field_number, containing_type));
   if (!names) return false;
+  index_new_files();
   if (auto it = m_extension_file.find({containing_type, field_number}); it != m_extension_file.end())
     return copy_file(it->second, output);
   return !names->empty() && copy_file(names->front(), output);
@@ -199,10 +298,16 @@ void ReflectionSource::Collector::AddError(const std::string& filename, const st
 }
 
 ReflectionSource::ReflectionSource(std::shared_ptr<grpc::Channel> channel, const net::ConnectionOptions& conn)
-    : m_client(std::move(channel), conn) {
-  // Types from a dependency the server cannot send become placeholders instead of making the
-  // whole file unusable (grpcurl is as lenient).
-  m_pool.AllowUnknownDependencies();
+    : m_client(std::move(channel), conn) {}
+
+const gp::DescriptorPool& ReflectionSource::pool() {
+  if (!m_pool) {
+    m_pool.emplace(&m_database, &m_collector);
+    // Types from a dependency the server cannot send become placeholders instead of making the
+    // whole file unusable (grpcurl is as lenient).
+    m_pool->AllowUnknownDependencies();
+  }
+  return *m_pool;
 }
 
 std::optional<Error> ReflectionSource::last_error() const {

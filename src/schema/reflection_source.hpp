@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <google/protobuf/descriptor.h>
@@ -45,20 +46,37 @@ class ReflectionDatabase final : public google::protobuf::DescriptorDatabase {
   const std::vector<std::string>& notes() const { return m_notes; }
 
  private:
+  // A file received, repaired as the pool gets it. The pool builds a file once, so the first
+  // hand-out moves the proto out instead of copying it (start-up: a copy of a big file costs as
+  // much as building it); a file asked for again is made again from its bytes.
+  struct StoredFile {
+    google::protobuf::FileDescriptorProto proto;  // empty once handed out
+    std::string bytes;                            // what it was made from
+    bool handed_out = false;
+  };
+
   // Asks the server; on success keeps every file of a file_descriptor_response and returns
   // the names of those files, in the server's order. nullopt when the server answered with an
   // error_response (its code goes to *not_found when NOT_FOUND) or the RPC failed.
   std::optional<std::vector<std::string>> fetch(
       const grpc::reflection::v1::ServerReflectionRequest& request, const std::string& what);
-  void add_file(google::protobuf::FileDescriptorProto file);
+  // Keeps `file` (parsed from `bytes`) unless a file of that name is kept already.
+  void add_file(google::protobuf::FileDescriptorProto file, std::string bytes);
+  // Adds the symbols of every file kept since the last call to the index. Done when a lookup
+  // needs the index, not as files come: a run that makes one lookup (call) never needs it.
+  void index_new_files();
+  void index_file(const google::protobuf::FileDescriptorProto& file, std::string_view name);
   void index_message(const google::protobuf::DescriptorProto& message, const std::string& scope,
-                     const std::string& file);
-  bool copy_file(const std::string& name, google::protobuf::FileDescriptorProto* output) const;
+                     std::string_view file);
+  // The kept file as the pool gets it: parsed from `bytes`, repaired.
+  static std::optional<google::protobuf::FileDescriptorProto> remake(const std::string& bytes);
+  bool copy_file(std::string_view name, google::protobuf::FileDescriptorProto* output);
 
   ReflectionClient& m_client;
-  std::map<std::string, google::protobuf::FileDescriptorProto> m_files;
-  std::map<std::string, std::string> m_symbol_file;  // symbol -> file name
-  std::map<std::pair<std::string, int>, std::string> m_extension_file;
+  std::map<std::string, StoredFile, std::less<>> m_files;
+  std::map<std::string, std::string_view> m_symbol_file;  // symbol -> file name (a key of m_files)
+  std::map<std::pair<std::string, int>, std::string_view> m_extension_file;
+  std::vector<std::string_view> m_unindexed;  // files kept but not in the index yet
   std::set<std::string> m_missing_files, m_missing_symbols;
   std::optional<Error> m_error;
   std::vector<std::string> m_notes;
@@ -70,7 +88,8 @@ class ReflectionSource final : public SchemaSource {
   ReflectionSource(std::shared_ptr<grpc::Channel> channel, const net::ConnectionOptions& conn);
 
   Result<std::vector<std::string>> list_services() override;
-  const google::protobuf::DescriptorPool& pool() override { return m_pool; }
+  // Made on first use (`list` never needs it).
+  const google::protobuf::DescriptorPool& pool() override;
   std::optional<Error> last_error() const override;
   int reflection_requests() const override { return m_client.requests(); }
   std::string reflection_version() const override { return m_client.version(); }
@@ -92,7 +111,7 @@ class ReflectionSource final : public SchemaSource {
   ReflectionClient m_client;
   ReflectionDatabase m_database{m_client};
   Collector m_collector;
-  google::protobuf::DescriptorPool m_pool{&m_database, &m_collector};
+  std::optional<google::protobuf::DescriptorPool> m_pool;
 };
 
 }  // namespace grpcdx::schema

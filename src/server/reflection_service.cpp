@@ -6,10 +6,43 @@
 #include <set>
 
 #include <google/protobuf/descriptor.pb.h>
+#include <grpcpp/impl/codegen/proto_utils.h>
+#include <grpcpp/impl/rpc_service_method.h>
+#include <grpcpp/support/server_callback.h>
+
+#include "grpc/health/v1/health.pb.h"
+#include "grpc/testing/empty.pb.h"
+#include "grpc/testing/messages.pb.h"
 
 namespace grpcdx::server {
 
+// grpc/testing/test.proto and grpc/reflection/v1alpha/reflection.proto as a FileDescriptorSet
+// (without their imports), embedded by the build (CMakeLists.txt, cmake/embed_file.cmake).
+extern const unsigned char k_served_protoset[];
+extern const std::size_t k_served_protoset_size;
+
 namespace gp = google::protobuf;
+namespace v1 = grpc::reflection::v1;
+using Request = v1::ServerReflectionRequest;
+using Response = v1::ServerReflectionResponse;
+
+const gp::DescriptorPool& served_pool() {
+  static const gp::DescriptorPool* const pool = [] {
+    // Leaked on purpose: the services may answer until the very end of the process.
+    auto* p = new gp::DescriptorPool(gp::DescriptorPool::generated_pool());
+    // The generated files it describes, registered with the generated pool (a generated file
+    // registers itself on first use, see CMakeLists.txt) and kept in a static link.
+    grpc::testing::Empty::descriptor();
+    grpc::testing::SimpleRequest::descriptor();  // messages.proto, imported by test.proto
+    grpc::health::v1::HealthCheckRequest::descriptor();
+    v1::ServerReflectionRequest::descriptor();
+    gp::FileDescriptorSet set;
+    if (set.ParseFromArray(k_served_protoset, static_cast<int>(k_served_protoset_size)))
+      for (const auto& file : set.file()) p->BuildFile(file);  // imports: the generated pool
+    return p;
+  }();
+  return *pool;
+}
 
 ReflectionCore::ReflectionCore(const gp::DescriptorPool* pool, std::vector<std::string> services)
     : m_pool(pool), m_services(std::move(services)) {
@@ -66,14 +99,12 @@ Result<std::vector<int>> ReflectionCore::extension_numbers(const std::string& ty
 
 namespace {
 
-template <class Response>
 void set_error(Response* response, grpc::StatusCode code, const std::string& message) {
   auto* error = response->mutable_error_response();
   error->set_error_code(static_cast<int>(code));
   error->set_error_message(message);
 }
 
-template <class Response>
 void set_files(Response* response, const Result<std::vector<std::string>>& files) {
   if (!files) {
     set_error(response, grpc::StatusCode::NOT_FOUND, files.error().message);
@@ -85,7 +116,6 @@ void set_files(Response* response, const Result<std::vector<std::string>>& files
 
 // Reads a request, writes its answer, reads the next: one operation at a time, so the reactions
 // never run concurrently and need no lock. Ends with OK when the client half-closes.
-template <class Request, class Response>
 class ReflectionReactor final : public grpc::ServerBidiReactor<Request, Response> {
  public:
   explicit ReflectionReactor(const ReflectionCore& core) : m_core(core) { this->StartRead(&m_request); }
@@ -118,7 +148,6 @@ class ReflectionReactor final : public grpc::ServerBidiReactor<Request, Response
 
 }  // namespace
 
-template <class Request, class Response>
 void answer_reflection(const ReflectionCore& core, const Request& request, Response* response) {
   response->set_valid_host(request.host());
   *response->mutable_original_request() = request;
@@ -155,22 +184,20 @@ void answer_reflection(const ReflectionCore& core, const Request& request, Respo
   }
 }
 
-template void answer_reflection(const ReflectionCore&, const grpc::reflection::v1::ServerReflectionRequest&,
-                                grpc::reflection::v1::ServerReflectionResponse*);
-template void answer_reflection(const ReflectionCore&, const grpc::reflection::v1alpha::ServerReflectionRequest&,
-                                grpc::reflection::v1alpha::ServerReflectionResponse*);
-
-grpc::ServerBidiReactor<grpc::reflection::v1::ServerReflectionRequest, grpc::reflection::v1::ServerReflectionResponse>*
-ReflectionV1Service::ServerReflectionInfo(grpc::CallbackServerContext*) {
-  return new ReflectionReactor<grpc::reflection::v1::ServerReflectionRequest,
-                               grpc::reflection::v1::ServerReflectionResponse>(m_core);
+ReflectionService::ReflectionService(const ReflectionCore& core, const char* method_path) {
+  // As the generated CallbackService declares its method, with the v1 messages for either version.
+  AddMethod(new grpc::internal::RpcServiceMethod(method_path,
+                                                 grpc::internal::RpcMethod::BIDI_STREAMING, nullptr));
+  MarkMethodCallback(0, new grpc::internal::CallbackBidiHandler<Request, Response>(
+                            [&core](grpc::CallbackServerContext*) {
+                              return new ReflectionReactor(core);
+                            }));
 }
 
-grpc::ServerBidiReactor<grpc::reflection::v1alpha::ServerReflectionRequest,
-                        grpc::reflection::v1alpha::ServerReflectionResponse>*
-ReflectionV1AlphaService::ServerReflectionInfo(grpc::CallbackServerContext*) {
-  return new ReflectionReactor<grpc::reflection::v1alpha::ServerReflectionRequest,
-                               grpc::reflection::v1alpha::ServerReflectionResponse>(m_core);
-}
+ReflectionV1Service::ReflectionV1Service(const ReflectionCore& core)
+    : ReflectionService(core, "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo") {}
+
+ReflectionV1AlphaService::ReflectionV1AlphaService(const ReflectionCore& core)
+    : ReflectionService(core, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo") {}
 
 }  // namespace grpcdx::server

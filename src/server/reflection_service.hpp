@@ -1,17 +1,24 @@
 // Server reflection, grpc.reflection.v1 and grpc.reflection.v1alpha, over one shared answering
-// core that reads a protobuf DescriptorPool (the generated pool for the built-in server).
+// core that reads a protobuf DescriptorPool (served_pool() for the built-in server).
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include <google/protobuf/descriptor.h>
+#include <grpcpp/impl/service_type.h>
 
 #include "core/error.hpp"
-#include "grpc/reflection/v1/reflection.grpc.pb.h"
-#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
+#include "grpc/reflection/v1/reflection.pb.h"
 
 namespace grpcdx::server {
+
+// What the built-in server's reflection describes: the generated pool, plus the files whose
+// generated code grpcdx does not link (grpc/testing/test.proto, which defines only a service,
+// and grpc/reflection/v1alpha/reflection.proto), built once from a descriptor set embedded at
+// build time. Their generated descriptors would be indexed by a static initialiser at every
+// start of every command; this way only `serve` pays, once.
+const google::protobuf::DescriptorPool& served_pool();
 
 // Answers reflection questions from `pool` about the services a server registered. Lookups fail
 // (local) with a message naming what was not found; the services turn that into NOT_FOUND.
@@ -46,34 +53,31 @@ class ReflectionCore {
   std::vector<std::string> m_services;
 };
 
-// grpc.reflection.v1.ServerReflection answered by `core`, which must outlive it.
-class ReflectionV1Service final : public grpc::reflection::v1::ServerReflection::CallbackService {
- public:
-  explicit ReflectionV1Service(const ReflectionCore& core) : m_core(core) {}
-  grpc::ServerBidiReactor<grpc::reflection::v1::ServerReflectionRequest,
-                          grpc::reflection::v1::ServerReflectionResponse>*
-  ServerReflectionInfo(grpc::CallbackServerContext* ctx) override;
+// The bidi method ServerReflectionInfo at `method_path`, answered by `core` (which must outlive
+// it) one request at a time. Both versions are spoken with the v1 messages: v1alpha's are
+// wire-identical, so it needs no generated code of its own.
+class ReflectionService : public grpc::Service {
+ protected:
+  ReflectionService(const ReflectionCore& core, const char* method_path);
+};
 
- private:
-  const ReflectionCore& m_core;
+// grpc.reflection.v1.ServerReflection answered by `core`, which must outlive it.
+class ReflectionV1Service final : public ReflectionService {
+ public:
+  explicit ReflectionV1Service(const ReflectionCore& core);
 };
 
 // grpc.reflection.v1alpha.ServerReflection answered by `core`, which must outlive it.
-class ReflectionV1AlphaService final : public grpc::reflection::v1alpha::ServerReflection::CallbackService {
+class ReflectionV1AlphaService final : public ReflectionService {
  public:
-  explicit ReflectionV1AlphaService(const ReflectionCore& core) : m_core(core) {}
-  grpc::ServerBidiReactor<grpc::reflection::v1alpha::ServerReflectionRequest,
-                          grpc::reflection::v1alpha::ServerReflectionResponse>*
-  ServerReflectionInfo(grpc::CallbackServerContext* ctx) override;
-
- private:
-  const ReflectionCore& m_core;
+  explicit ReflectionV1AlphaService(const ReflectionCore& core);
 };
 
-// Fills `response` for `request` from `core` (either protocol version's message types; they
-// are wire-identical). Unknown names give error_response NOT_FOUND; an empty request gives
-// error_response UNIMPLEMENTED, as in gRPC's own implementation.
-template <class Request, class Response>
-void answer_reflection(const ReflectionCore& core, const Request& request, Response* response);
+// Fills `response` for `request` from `core` (the v1 messages, for either protocol version).
+// Unknown names give error_response NOT_FOUND; an empty request gives error_response
+// UNIMPLEMENTED, as in gRPC's own implementation.
+void answer_reflection(const ReflectionCore& core,
+                       const grpc::reflection::v1::ServerReflectionRequest& request,
+                       grpc::reflection::v1::ServerReflectionResponse* response);
 
 }  // namespace grpcdx::server

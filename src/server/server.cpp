@@ -16,7 +16,6 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/server_credentials.h>
 
-#include "grpc/testing/test.pb.h"
 #include "server/health_service.hpp"
 #include "server/reflection_service.hpp"
 #include "server/test_service.hpp"
@@ -24,11 +23,6 @@
 namespace grpcdx::server {
 
 namespace {
-
-// test.proto defines only services, so in a static link nothing would pull its generated
-// descriptor into the binary and reflection could not find grpc.testing.TestService. This
-// reference keeps it (and its registration with the generated pool).
-[[maybe_unused]] const void* const volatile k_keep_test_proto = &descriptor_table_grpc_2ftesting_2ftest_2eproto;
 
 // A listen address split into its parts.
 struct ListenAddress {
@@ -200,7 +194,7 @@ Result<std::unique_ptr<RunningServer>> start_server(const ServerOptions& options
   if (options.reflection_v1alpha) server->m_services.push_back("grpc.reflection.v1alpha.ServerReflection");
   std::sort(server->m_services.begin(), server->m_services.end());
   server->m_reflection_core =
-      std::make_unique<ReflectionCore>(google::protobuf::DescriptorPool::generated_pool(), server->m_services);
+      std::make_unique<ReflectionCore>(&served_pool(), server->m_services);
   if (options.reflection_v1) {
     server->m_reflection_v1 = std::make_unique<ReflectionV1Service>(*server->m_reflection_core);
     builder.RegisterService(server->m_reflection_v1.get());

@@ -115,6 +115,53 @@ class FlagOrder(t.TestCase):
                 self.assert_ok(t.run(args))
 
 
+class NamedFlagsOnly(t.TestCase):
+    """list, describe and call declare only the flags their command line names (start-up, issue 2):
+    every spelling of a flag, help and errors must come out as with the whole definition."""
+
+    def test_spellings_of_one_flag_parse_alike(self):
+        addr = server()
+        unary = [SVC + "/UnaryCall", "--plaintext"]
+        for spelling in (["-o", "json"], ["-ojson"], ["--output", "json"], ["--output=json"]):
+            with self.subTest(spelling=spelling):
+                out = self.assert_ok(t.run(["list", addr, "--plaintext"] + spelling))
+                self.assertIn('"grpc.testing.TestService"', out)
+                out = self.assert_ok(t.run(["call", addr] + unary + spelling + ["--data={}"]))
+                self.assertIn('"event":"status"', out)
+        # A cluster of short flags: -v and -o json.
+        rc, out, err = t.run(["call", addr] + unary + ["-vo", "json", "-d", "{}"])
+        self.assertEqual(rc, 0, err)
+        self.assertIn('"timing"', out)
+        self.assertIn('"AAA="', self.assert_ok(t.run(["call", addr] + unary + ["-d", '{"responseSize": 2}'])))
+        rc, out, err = t.run(["call", addr] + unary + ["--data", "@-", "-o", "json"],
+                             input=b'{"responseSize": 2}')
+        self.assertEqual(rc, 0, err)
+        self.assertIn('"AAA="', out)
+
+    def test_help_names_every_flag(self):
+        for args in (["call", "--help"], ["call", server(), SVC + "/UnaryCall", "--plaintext", "-h"]):
+            with self.subTest(args=args):
+                rc, out, err = t.run(args)
+                self.assertEqual(rc, 0, err)
+                for flag in ("--connect-timeout", "--record", "--on-stall", "--protoset", "--emit-defaults",
+                             "--max-msg-size", "--show-secrets", "--output"):
+                    self.assertIn(flag, out)
+        rc, out, err = t.run(["list", server(), "--plaintext", "--help"])
+        self.assertEqual(rc, 0, err)
+        self.assertIn("--import-path", out)
+
+    def test_errors_are_the_whole_definitions(self):
+        self.assert_fails(t.run(["list", server(), "--plaintext", "--no-such-flag"]), 2,
+                          "error: The following argument was not expected: --no-such-flag (see 'grpcdx list --help')")
+        self.assert_fails(t.run(["call", server(), SVC + "/UnaryCall", "--plaintext", "--on-stall", "never"]), 2,
+                          "--on-stall")
+        self.assert_fails(t.run(["call", server(), SVC + "/UnaryCall", "--plaintext", "--max-messages", "-1"]), 2,
+                          "--max-messages")
+        # After "--" everything is positional, as with the whole definition.
+        self.assert_fails(t.run(["list", server(), "--plaintext", "--", "--bogus"]), 1,
+                          "service '--bogus' not found")
+
+
 class LocalFailures(t.TestCase):
     def call(self, method, *args, input=None):
         return t.run(["call", server(), method, "--plaintext"] + list(args), input=input)

@@ -1,9 +1,8 @@
-// Unit tests for src/server/reflection_service: the lookups and the v1/v1alpha answer mapping.
+// Unit tests for src/server/reflection_service: the served pool, lookups and answer mapping.
 #include <doctest.h>
 
 #include <google/protobuf/descriptor.pb.h>
 
-#include "grpc/testing/test.pb.h"
 #include "server/reflection_service.hpp"
 
 using namespace grpcdx;
@@ -11,12 +10,8 @@ using namespace grpcdx::server;
 
 namespace {
 
-// test.proto holds only services; reference its descriptor so a static link keeps it.
-[[maybe_unused]] const void* const volatile k_keep_test_proto = &descriptor_table_grpc_2ftesting_2ftest_2eproto;
-
 ReflectionCore make_core() {
-  return ReflectionCore(google::protobuf::DescriptorPool::generated_pool(),
-                        {"grpc.testing.TestService", "grpc.health.v1.Health"});
+  return ReflectionCore(&served_pool(), {"grpc.testing.TestService", "grpc.health.v1.Health"});
 }
 
 std::vector<std::string> file_names(const std::vector<std::string>& serialized) {
@@ -68,7 +63,23 @@ TEST_CASE("ReflectionCore names what it could not find") {
   CHECK(numbers->empty());
 }
 
-TEST_CASE("answer_reflection maps requests to responses for v1 and v1alpha alike") {
+TEST_CASE("served_pool holds the generated files and the embedded ones") {
+  const auto& pool = served_pool();
+  const auto* test = pool.FindServiceByName("grpc.testing.TestService");
+  REQUIRE(test);
+  CHECK(test->file()->name() == "grpc/testing/test.proto");
+  REQUIRE(test->FindMethodByName("UnaryCall"));
+  // The method's types are the generated ones: test.proto was built over the generated pool.
+  CHECK(test->FindMethodByName("UnaryCall")->input_type() ==
+        google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName("grpc.testing.SimpleRequest"));
+  const auto* alpha = pool.FindServiceByName("grpc.reflection.v1alpha.ServerReflection");
+  REQUIRE(alpha);
+  CHECK(alpha->FindMethodByName("ServerReflectionInfo")->client_streaming());
+  CHECK(pool.FindServiceByName("grpc.reflection.v1.ServerReflection"));
+  CHECK(&served_pool() == &pool);
+}
+
+TEST_CASE("answer_reflection maps requests to responses") {
   auto core = make_core();
   grpc::reflection::v1::ServerReflectionRequest req;
   req.set_host("h");
@@ -80,15 +91,15 @@ TEST_CASE("answer_reflection maps requests to responses for v1 and v1alpha alike
   REQUIRE(resp.list_services_response().service_size() == 2);
   CHECK(resp.list_services_response().service(1).name() == "grpc.testing.TestService");
 
-  grpc::reflection::v1alpha::ServerReflectionRequest alpha;
-  alpha.set_file_containing_symbol("no.Such");
-  grpc::reflection::v1alpha::ServerReflectionResponse alpha_resp;
-  answer_reflection(core, alpha, &alpha_resp);
-  CHECK(alpha_resp.error_response().error_code() == 5);
-  CHECK(alpha_resp.error_response().error_message() == "symbol not found: no.Such");
+  grpc::reflection::v1::ServerReflectionRequest missing;
+  missing.set_file_containing_symbol("no.Such");
+  grpc::reflection::v1::ServerReflectionResponse missing_resp;
+  answer_reflection(core, missing, &missing_resp);
+  CHECK(missing_resp.error_response().error_code() == 5);
+  CHECK(missing_resp.error_response().error_message() == "symbol not found: no.Such");
 
-  grpc::reflection::v1alpha::ServerReflectionRequest empty;
-  grpc::reflection::v1alpha::ServerReflectionResponse empty_resp;
+  grpc::reflection::v1::ServerReflectionRequest empty;
+  grpc::reflection::v1::ServerReflectionResponse empty_resp;
   answer_reflection(core, empty, &empty_resp);
   CHECK(empty_resp.error_response().error_code() == 12);
 
