@@ -301,7 +301,7 @@ it.cancel()
 # first message (the headers carry what the client needs to start: a session, a version...), and
 # a client that waits for those headers before it sends anything.
 HEADERS_FIRST = r"""
-import queue, sys, threading, grpc
+import os, queue, sys, threading, grpc
 from concurrent import futures
 if sys.argv[1] == "server":
     def chat(requests, context):
@@ -326,12 +326,14 @@ else:
     waiter.join(3)
     if not got:
         print("no headers before the first message", flush=True)
-        call.cancel()
-        sys.exit(1)
+        os._exit(1)
     q.put(b"ping")
     reply = next(call)
     q.put(None)
-    print("headers x-early=%s, reply %s" % (got[0].get("x-early"), reply.decode()), flush=True)
+    rest = list(call)  # the end of the stream, through the proxy
+    print("headers x-early=%s, reply %s, then %d more, %s" % (got[0].get("x-early"), reply.decode(), len(rest),
+                                                            call.code().name), flush=True)
+    os._exit(0)  # grpcio can hang at interpreter exit with a channel still open
 """
 
 
@@ -347,7 +349,7 @@ class HeadersFirstTest(t.TestCase):
         finally:
             server.communicate(input=b"\n", timeout=20)
         self.assertEqual(proc.returncode, 0, proc.stdout.decode() + proc.stderr.decode())
-        self.assertEqual(proc.stdout.decode().strip(), "headers x-early=yes, reply ping")
+        self.assertEqual(proc.stdout.decode().strip(), "headers x-early=yes, reply ping, then 0 more, OK")
 
 
 class FlowControlTest(t.TestCase):
