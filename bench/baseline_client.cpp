@@ -70,19 +70,28 @@ void set_deadline(grpc::ClientContext& context) {
   context.set_deadline(std::chrono::system_clock::now() + k_deadline);
 }
 
-// One ServerReflectionInfo stream, one list_services request; prints the names sorted.
-int run_list(const std::string& address) {
-  auto stub = reflection::ServerReflection::NewStub(open_channel(address));
+// One ServerReflectionInfo stream carrying one request; the status, and in `response` the
+// answer (false in `got` when the stream ended without one).
+grpc::Status reflect_once(const std::shared_ptr<grpc::Channel>& channel,
+                          const reflection::ServerReflectionRequest& request,
+                          reflection::ServerReflectionResponse& response, bool& got) {
+  auto stub = reflection::ServerReflection::NewStub(channel);
   grpc::ClientContext context;
   set_deadline(context);
   auto stream = stub->ServerReflectionInfo(&context);
-  reflection::ServerReflectionRequest request;
-  request.set_list_services("*");
   stream->Write(request);
   stream->WritesDone();
+  got = stream->Read(&response);
+  return stream->Finish();
+}
+
+// One list_services request; prints the names sorted.
+int run_list(const std::string& address) {
+  reflection::ServerReflectionRequest request;
+  request.set_list_services("*");
   reflection::ServerReflectionResponse response;
-  bool got_response = stream->Read(&response);
-  grpc::Status status = stream->Finish();
+  bool got_response = false;
+  grpc::Status status = reflect_once(open_channel(address), request, response, got_response);
   if (!status.ok()) return fail_status(status);
   if (!got_response || !response.has_list_services_response()) {
     std::cerr << "error: the reflection stream ended without a list_services answer\n";
@@ -99,20 +108,14 @@ int run_list(const std::string& address) {
   return finish();
 }
 
-// One ServerReflectionInfo stream with one file_containing_symbol request, as `grpcdx call`
-// asks before its call; 0 when the server answered with at least one file.
+// One file_containing_symbol request, as `grpcdx call` asks before its call; 0 when the server
+// answered with at least one file.
 int ask_reflection(const std::shared_ptr<grpc::Channel>& channel) {
-  auto stub = reflection::ServerReflection::NewStub(channel);
-  grpc::ClientContext context;
-  set_deadline(context);
-  auto stream = stub->ServerReflectionInfo(&context);
   reflection::ServerReflectionRequest request;
   request.set_file_containing_symbol("grpc.testing.TestService");
-  stream->Write(request);
-  stream->WritesDone();
   reflection::ServerReflectionResponse response;
-  bool got_response = stream->Read(&response);
-  grpc::Status status = stream->Finish();
+  bool got_response = false;
+  grpc::Status status = reflect_once(channel, request, response, got_response);
   if (!status.ok()) return fail_status(status);
   if (!got_response || response.file_descriptor_response().file_descriptor_proto_size() == 0) {
     std::cerr << "error: the reflection stream ended without the file of grpc.testing.TestService\n";

@@ -389,6 +389,19 @@ std::string plain(std::string_view inline_md) {
   return out;
 }
 
+namespace {
+
+// The widest first cell of a table's body rows, as printed (both renderers align the
+// descriptions of a two-column table just after it).
+size_t term_column_width(const std::vector<std::vector<std::string>>& rows) {
+  size_t width = 0;
+  for (size_t r = 1; r < rows.size(); ++r)
+    if (!rows[r].empty()) width = std::max(width, visible_length(plain(rows[r].front())));
+  return width;
+}
+
+}  // namespace
+
 std::string to_text(std::string_view markdown, const TextOptions& options) {
   const int width = std::max(options.width, 40);
   const bool color = options.color;
@@ -429,9 +442,7 @@ std::string to_text(std::string_view markdown, const TextOptions& options) {
       case BlockKind::table: {
         if (b.rows.size() < 2) break;
         const auto& header = b.rows.front();
-        size_t term_width = 0;
-        for (size_t r = 1; r < b.rows.size(); ++r)
-          if (!b.rows[r].empty()) term_width = std::max(term_width, visible_length(plain(b.rows[r].front())));
+        const size_t term_width = term_column_width(b.rows);
         const size_t columns = header.size();
         const bool aligned = columns == 2 && term_width <= std::min<size_t>(24, static_cast<size_t>(width) / 3);
         for (size_t r = 1; r < b.rows.size(); ++r) {
@@ -564,9 +575,7 @@ std::string to_roff(std::string_view markdown) {
         if (b.rows.size() < 2) break;
         const auto& header = b.rows.front();
         // Two columns with short terms: the descriptions start just after the longest term.
-        size_t term_width = 0;
-        for (size_t r = 1; r < b.rows.size(); ++r)
-          if (!b.rows[r].empty()) term_width = std::max(term_width, visible_length(plain(b.rows[r][0])));
+        const size_t term_width = term_column_width(b.rows);
         const std::string tp = header.size() == 2 && term_width <= 20 ? fmt::format(".TP {}\n", term_width + 2) : ".TP\n";
         for (size_t r = 1; r < b.rows.size(); ++r) {
           const auto& row = b.rows[r];
