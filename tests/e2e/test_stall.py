@@ -98,8 +98,11 @@ class StallTest(t.ServedTestCase):
 
     def test_bidi_peer_that_stops_reading_is_send_blocked(self):
         body = base64.b64encode(b"\0" * (256 * 1024)).decode()
+        # 32 MiB: more than the stream's flow-control window and the sockets can take in while
+        # the server does not read (with 12 MiB the transport sometimes took it all, the client
+        # half-closed and the stall was, truthfully, recv_idle).
         path = t.write_file("big-bidi.json", "\n".join(
-            json.dumps({"payload": {"body": body}}) for _ in range(48)))
+            json.dumps({"payload": {"body": body}}) for _ in range(128)))
         rc, out, err = t.run(["call", self.address, "grpc.testing.TestService/FullDuplexCall", "--plaintext",
                               "-o", "json", "-d", "@" + path, "-H", "x-grpcdx-stop-reading: 1",
                               "--stall-timeout", "500ms"], timeout=60)
