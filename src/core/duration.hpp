@@ -12,11 +12,12 @@ namespace grpcdx {
 using Duration = std::chrono::nanoseconds;
 
 // Parses a duration such as "250ms", "2s", "1m30s", "1.5h", "10us" or "0".
-// Units: ns, us (or µs), ms, s, m, h. Fails (usage) on an empty string, a missing
-// unit, an unknown unit, a negative value or overflow.
+// Units: ns, us (or µs), ms, s, m, h; exact to the nanosecond (finer digits are dropped).
+// Fails (usage) on an empty string, a missing unit, an unknown unit, a negative value or more
+// than int64 nanoseconds.
 Result<Duration> parse_duration(std::string_view text);
 
-// Prints a duration the way Go does for round values: "250ms", "1m30s", "2s", "10us".
+// Prints a duration exactly, the way Go does: "250ms", "1m30s", "1.5us", "1h2m3.000000004s".
 std::string format_duration(Duration d);
 
 // Milliseconds as a double, for JSON.

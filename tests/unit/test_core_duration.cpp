@@ -1,6 +1,8 @@
 // Unit tests for src/core/duration.
 #include <doctest.h>
 
+#include <cstdint>
+
 #include "core/duration.hpp"
 
 using namespace grpcdx;
@@ -33,4 +35,33 @@ TEST_CASE("format_duration prints round values like Go") {
   CHECK(format_duration(2s) == "2s");
   CHECK(format_duration(10us) == "10us");
   CHECK(format_duration(0s) == "0s");
+}
+
+TEST_CASE("parse_duration is exact to the nanosecond up to int64's limit") {
+  CHECK(parse_duration("1.000000001s")->count() == 1'000'000'001);
+  CHECK(parse_duration(".5ms")->count() == 500'000);
+  CHECK(parse_duration("1.5us")->count() == 1'500);
+  CHECK(parse_duration("0.1h")->count() == 360'000'000'000);
+  CHECK(parse_duration("1.0000000000000000000009s")->count() == 1'000'000'000);  // below 1 ns: dropped
+  CHECK(parse_duration("2562047h47m16.854775807s")->count() == INT64_MAX);
+  CHECK(parse_duration("9223372036854775807ns")->count() == INT64_MAX);
+  CHECK(parse_duration("15ms00000009059575345s")->count() == 9'059'575'345'015'000'000);
+  CHECK(parse_duration("9223372036854775808ns").error().message ==
+        "invalid duration '9223372036854775808ns': too large (at most 2562047h47m16.854775807s)");
+  CHECK(!parse_duration("2562047h47m16.854775808s"));
+  CHECK(!parse_duration("99999999999999999999999999999h"));
+  CHECK(parse_duration(".s").error().message == "invalid duration '.s': expected a number");
+  CHECK(!parse_duration("1.2.3s"));
+}
+
+TEST_CASE("format_duration prints every nanosecond, and what it prints parses back the same") {
+  CHECK(format_duration(std::chrono::nanoseconds(999'999'999)) == "999.999999ms");
+  CHECK(format_duration(std::chrono::nanoseconds(1'500)) == "1.5us");
+  CHECK(format_duration(std::chrono::nanoseconds(3'723'000'000'004)) == "1h2m3.000000004s");
+  CHECK(format_duration(std::chrono::nanoseconds(INT64_MAX)) == "2562047h47m16.854775807s");
+  for (int64_t ns : {int64_t{1}, int64_t{999}, int64_t{1'000}, int64_t{999'999'999}, int64_t{60'000'000'000},
+                     int64_t{9'059'575'345'015'000'000}, INT64_MAX}) {
+    auto d = std::chrono::nanoseconds(ns);
+    CHECK(*parse_duration(format_duration(d)) == d);
+  }
 }
