@@ -7,9 +7,12 @@
 #include "chaos/counters.hpp"
 #include "chaos/decide.hpp"
 #include "chaos/plan.hpp"
+#include "fault_spec_fixture.hpp"
 
 using namespace grpcdx;
 using namespace grpcdx::chaos;
+using grpcdx::test::spec;
+using grpcdx::test::tcp_spec;
 using namespace std::chrono_literals;
 
 namespace {
@@ -29,12 +32,6 @@ class ScriptedRandom final : public Random {
  private:
   std::deque<double> m_values;
 };
-
-FaultSpec spec(const char* text) {
-  auto s = parse_fault_spec(text);
-  REQUIRE(s);
-  return *s;
-}
 
 CallInfo call(std::string method, std::vector<std::pair<std::string, std::string>> md = {}) {
   return CallInfo{std::move(method), std::move(md)};
@@ -174,15 +171,6 @@ TEST_CASE("counters_json has SPEC's shape") {
   CHECK(table.find("client status    OK 1, UNAVAILABLE 1\n") != std::string::npos);
 }
 
-namespace {
-
-FaultSpec tcp_spec(const char* text) {
-  auto s = parse_fault_spec(text, ProxyMode::tcp);
-  REQUIRE(s);
-  return *s;
-}
-
-}  // namespace
 
 TEST_CASE("decide --tcp: every connection matches; pct is one draw; a jittered latency draws its seed") {
   ScriptedRandom rng({0.2, 0.5, 0.35});

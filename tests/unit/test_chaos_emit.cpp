@@ -2,19 +2,11 @@
 #include <doctest.h>
 
 #include "chaos/emit.hpp"
+#include "fault_spec_fixture.hpp"
 
 using namespace grpcdx;
 using namespace grpcdx::chaos;
-
-namespace {
-
-FaultSpec spec(const char* text) {
-  auto s = parse_fault_spec(text);
-  REQUIRE(s);
-  return *s;
-}
-
-}  // namespace
+using grpcdx::test::spec;
 
 TEST_CASE("path_match") {
   CHECK(path_match("pkg.S/M") == std::pair<std::string, std::string>{"exact", "/pkg.S/M"});
