@@ -103,7 +103,11 @@ class GrpcClientTest(TcpTestCase):
 
     def test_reset_at_accept_is_unavailable(self):
         with self.tcp(self.server, "reset") as c:
-            self.assert_fails(call(c.address, "EmptyCall", "--timeout", "5s"), 78, "UNAVAILABLE")
+            result = call(c.address, "EmptyCall", "--timeout", "5s")
+            self.assert_fails(result, 78, "UNAVAILABLE")
+            # A reset is not a TLS server hanging up on a plaintext preface: no TLS advice.
+            self.assertIn("reset before HTTP/2 started", result[2])
+            self.assertNotIn("--plaintext", result[2])
             counts = c.counters(self)
         self.assertGreaterEqual(counts["connections"], 1)
         self.assertEqual(counts["faults"][0]["injected"], counts["connections"])
@@ -116,6 +120,8 @@ class GrpcClientTest(TcpTestCase):
             rc, out, err = call(c.address, "StreamingOutputCall", "-d", data, "-o", "json")
             counts = c.counters(self)
         self.assertEqual(rc, 78, err)
+        self.assertIn("lost during the call", err)
+        self.assertNotIn("--plaintext", err)
         messages = [e for e in t.json_lines(out) if e["event"] == "message"]
         self.assertGreaterEqual(len(messages), 1)
         self.assertLess(len(messages), 3)
