@@ -5,9 +5,12 @@
 # the first time one of its messages asks for its descriptor (AssignDescriptors calls
 # AddDescriptors); only a lookup by name in the generated pool needs it done earlier, and the one
 # grpcdx makes (server::served_pool) touches the files it looks in first.
+cmake_minimum_required(VERSION 3.25)
 file(READ "${FILE}" text)
-set(runner "\n[^\n]*static ::_pbi::AddDescriptorsRunner dynamic_init_dummy_[^\n]*")
-string(REGEX MATCHALL "${runner}" found "${text}")
+# Matched up to the statement's ';' only: a ';' inside a match would split the list of matches.
+set(runner_head "\n[^\n]*static ::_pbi::AddDescriptorsRunner dynamic_init_dummy_[^\n;]*")
+set(runner "${runner_head}[^\n]*")
+string(REGEX MATCHALL "${runner_head}" found "${text}")
 list(LENGTH found count)
 if(NOT count EQUAL 1)
   message(FATAL_ERROR "${FILE}: expected one AddDescriptorsRunner, found ${count}; did protoc's output change?")
