@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 
@@ -144,7 +145,8 @@ Result<int> run_bench(const BenchOptions& opt, Io& io) {
   if (opt.concurrency < 1) return usage_error("invalid -c: the number of concurrent calls must be at least 1");
   if (opt.connections < 1) return usage_error("invalid --connections: must be at least 1");
   if (opt.has_total && opt.total_calls == 0) return usage_error("invalid -n 0: give a positive number of calls");
-  if (opt.rps < 0) return usage_error("invalid --rps: must be 0 (as fast as possible) or a positive rate");
+  if (!(opt.rps >= 0) || !std::isfinite(opt.rps))
+    return usage_error("invalid --rps: must be 0 (as fast as possible) or a positive rate");
   if (opt.max_error_rate && (*opt.max_error_rate < 0 || *opt.max_error_rate > 100))
     return usage_error(fmt::format("invalid --max-error-rate {}: expected a percentage from 0 to 100", *opt.max_error_rate));
   if (!opt.emit.empty() && opt.emit != "k6")

@@ -26,7 +26,8 @@ constexpr Unit k_units[] = {
     {"h", 3'600'000'000'000},
 };
 
-constexpr int64_t k_max_ns = std::numeric_limits<int64_t>::max();
+constexpr int64_t k_int64_max = std::numeric_limits<int64_t>::max();
+constexpr int64_t k_max_ns = k_max_duration.count();
 
 bool is_digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
 
@@ -35,7 +36,7 @@ std::optional<int64_t> scaled(std::string_view whole, std::string_view fraction,
   __int128 ns = 0;
   for (char c : whole) {
     ns = ns * 10 + (c - '0');
-    if (ns * unit_ns > k_max_ns) return std::nullopt;
+    if (ns * unit_ns > k_int64_max) return std::nullopt;
   }
   ns *= unit_ns;
   // The fraction is numerator / 10^k of a unit; digits past the 19th can't reach 1 ns of any unit.
@@ -45,7 +46,7 @@ std::optional<int64_t> scaled(std::string_view whole, std::string_view fraction,
     denominator *= 10;
   }
   ns += numerator * unit_ns / denominator;
-  if (ns > k_max_ns) return std::nullopt;
+  if (ns > k_int64_max) return std::nullopt;
   return static_cast<int64_t>(ns);
 }
 
@@ -72,7 +73,7 @@ Result<Duration> parse_duration(std::string_view text) {
   if (text.front() == '-') return bad("must not be negative");
   if (text.front() == '+') text.remove_prefix(1);
   int64_t total_ns = 0;
-  const std::string too_large = "too large (at most 2562047h47m16.854775807s)";
+  const std::string too_large = "too large (at most 100000h)";
   while (!text.empty()) {
     size_t i = 0;
     while (i < text.size() && is_digit(text[i])) ++i;
@@ -100,6 +101,12 @@ Result<Duration> parse_duration(std::string_view text) {
     text.remove_prefix(j);
   }
   return Duration(total_ns);
+}
+
+Duration duration_from_ms(double ms) {
+  if (!(ms > 0)) return Duration::zero();
+  if (ms >= static_cast<double>(k_max_ns) / 1e6) return k_max_duration;
+  return Duration(static_cast<int64_t>(ms * 1e6));
 }
 
 std::string format_duration(Duration d) {

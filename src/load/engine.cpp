@@ -234,9 +234,9 @@ void LoadRun::issue(Slot& slot) {
 }
 
 void LoadRun::dispatch() {
-  const double period_ns = 1e9 / m_opt.rps;
   for (uint64_t k = 0;; ++k) {
-    const auto intended = m_start + std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(k) * period_ns));
+    // Capped (duration_from_ms) so a tiny rate cannot overflow the clock.
+    const auto intended = m_start + duration_from_ms(static_cast<double>(k) * 1000.0 / m_opt.rps);
     Slot* slot = nullptr;
     {
       std::unique_lock lock(m_mutex);

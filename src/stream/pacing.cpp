@@ -29,12 +29,11 @@ Result<Pace> parse_pace(std::string_view text) {
 Duration send_offset(const Pace& pace, size_t index, double t_ms) {
   switch (pace.kind) {
     case Pace::Kind::recorded:
-      return std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::milli>(t_ms));
+      return duration_from_ms(t_ms);
     case Pace::Kind::asap:
       return Duration::zero();
     case Pace::Kind::rate:
-      return std::chrono::duration_cast<Duration>(
-          std::chrono::duration<double>(static_cast<double>(index) / pace.per_second));
+      return duration_from_ms(static_cast<double>(index) * 1000.0 / pace.per_second);
   }
   return Duration::zero();
 }

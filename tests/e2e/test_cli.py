@@ -67,6 +67,21 @@ class Usage(t.TestCase):
         self.assert_fails(t.run(["list", server(), "--plaintext", "--timeout", "5parsecs"]), 2,
                           "5parsecs")
 
+    def test_durations_and_rates_that_would_overflow_a_clock(self):
+        # now() + 2562047h overflows int64 nanoseconds: such durations are refused up front.
+        for argv in (["call", server(), SVC + "/EmptyCall", "--plaintext", "--timeout", "2562047h"],
+                     ["health", server(), "--plaintext", "--timeout", "100000h1s"],
+                     ["chaos", "--listen", "127.0.0.1:0", "--target", server(), "--duration", "200000h"]):
+            with self.subTest(argv[0]):
+                self.assert_fails(t.run(argv), 2, "too large (at most 100000h)")
+        for rps in ("nan", "inf", "-1"):
+            with self.subTest(rps=rps):
+                self.assert_fails(t.run(["bench", server(), SVC + "/EmptyCall", "--plaintext", "-n", "1",
+                                         "--rps", rps]), 2, "invalid --rps")
+        # The longest accepted timeout works like any other.
+        rc, out, err = t.run(["call", server(), SVC + "/EmptyCall", "--plaintext", "--timeout", "100000h"])
+        self.assertEqual(rc, 0, err)
+
     def test_bad_target(self):
         for command in (["list"], ["describe"], ["call"]):
             with self.subTest(command[0]):

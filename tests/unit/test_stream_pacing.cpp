@@ -39,6 +39,11 @@ TEST_CASE("send_offset: recorded keeps the gaps, asap never waits, N/s spaces se
   CHECK(send_offset(rate, 6, 0) == 1500ms);
 }
 
+TEST_CASE("send_offset never overflows: a replay file's t_ms and a tiny rate are capped") {
+  CHECK(send_offset(Pace{Pace::Kind::recorded, 0}, 0, 1e300) == k_max_duration);
+  CHECK(send_offset(Pace{Pace::Kind::rate, 1e-300}, 5, 0) == k_max_duration);
+}
+
 TEST_CASE("PacedRequestSource returns every message in order, and nothing once stopped") {
   std::vector<PacedRequestSource::Message> messages = {{"a", 0}, {"b", 0}};
   PacedRequestSource source(messages, Pace{Pace::Kind::asap, 0});
