@@ -22,10 +22,10 @@
 #if defined(__SANITIZE_ADDRESS__)
 namespace {
 
-// Sanitizer builds only: waits (at most 2 s) until this is the process's only thread. gRPC's
-// threads end on their own after its shutdown; one still exiting holds OpenSSL's per-thread
-// error state (904 bytes), which the leak check at exit then reported as leaked, about once in
-// 30 runs under load.
+// ASan builds only (they return from main so the leak check runs): waits (at most 2 s) until
+// this is the process's only thread. gRPC's threads end on their own after its shutdown; one
+// still exiting holds OpenSSL's per-thread error state (904 bytes), which the leak check at exit
+// then reported as leaked, about once in 30 runs under load.
 void wait_until_single_threaded() {
   for (int i = 0; i < 200; ++i) {
     std::error_code ec;
@@ -92,8 +92,8 @@ int main(int argc, char** argv) {
   std::cerr.flush();
 #if !defined(__SANITIZE_ADDRESS__)
   // Everything the user needs is written: skip tearing down channels, gRPC's threads and the
-  // descriptor pools, which takes milliseconds for nothing. Sanitizer builds exit normally so
-  // the leak checker runs.
+  // descriptor pools, which takes milliseconds for nothing. ASan builds exit normally so the
+  // leak checker runs.
   std::fflush(nullptr);
   _exit(code);
 #else
