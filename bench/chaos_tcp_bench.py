@@ -138,7 +138,8 @@ def main():
     ap.add_argument("--calls", type=int, default=50000, help="unary calls per -c 50 round (default 50000)")
     ap.add_argument("--latency-calls", type=int, default=20000, help="unary calls per -c 1 round (default 20000)")
     ap.add_argument("--stream-calls", type=int, default=100, help="streaming calls of 8 MiB per round (default 100)")
-    ap.add_argument("--rounds", type=int, default=3, help="interleaved direct/proxy rounds (default 3)")
+    ap.add_argument("--rounds", type=int, default=9,
+                    help="interleaved direct/proxy rounds (default 9: one round's streaming ratio moves by +-0.2)")
     ap.add_argument("--connections", type=int, default=1000, help="connections held at once (default 1000)")
     ap.add_argument("--hold", type=float, default=10.0, help="seconds to hold them, sampling RSS (default 10)")
     ap.add_argument("--force", action="store_true", help="run even when the 1-minute load is 0.5 or more")
@@ -184,6 +185,10 @@ def main():
         "rps_ratio": round(med["proxy"]["rps"] / med["direct"]["rps"], 3),
         "added_p50_us": round((med["proxy"]["p50_ms"] - med["direct"]["p50_ms"]) * 1000, 1),
         "stream_ratio": round(med["proxy"]["stream_mb_s"] / med["direct"]["stream_mb_s"], 3),
+        # Each round's proxied MB/s over the direct MB/s measured just before it: how far the
+        # ratio moves from round to round on a machine the three processes share.
+        "stream_round_ratios": [round(p / d, 3) for d, p in zip(rows["direct"]["stream_mb_s"],
+                                                                 rows["proxy"]["stream_mb_s"])],
         "connections_asked": args.connections,
         "connections_held": held,
         "rss_kib": {"before": samples[0], "held_first": samples[1] if len(samples) > 1 else 0,
@@ -219,6 +224,7 @@ def main():
             held, args.connections, summary["rss_kib"]["held_first"], summary["rss_kib"]["held_last"],
             summary["rss_kib"]["held_max"]))
         print("\nmedians of %d rounds; 1-minute load %.2f at the start" % (args.rounds, load))
+        print("streaming ratio round by round: " + ", ".join("%.3f" % r for r in summary["stream_round_ratios"]))
     for m in missed:
         print("missed: " + m, file=sys.stderr)
     return 7 if args.check and missed else 0
