@@ -2,6 +2,7 @@
 #include "codec/json_codec.hpp"
 
 #include <fmt/format.h>
+#include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/util/json_util.h>
 #include <nlohmann/json.hpp>
 
@@ -34,6 +35,9 @@ Result<std::unique_ptr<pb::Message>> MessageCodec::from_json(std::string_view js
 Result<std::unique_ptr<pb::Message>> MessageCodec::from_bytes(std::string_view bytes,
                                                               const pb::Descriptor* type) {
   auto message = new_message(type);
+  // protobuf logs a line of its own for a string field that is not UTF-8; the error below is the
+  // one line a failed parse gets.
+  google::protobuf::LogSilencer quiet;
   if (!message->ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
     return local_error(fmt::format("the server sent {} bytes that are not a valid {}", bytes.size(),
                                    type->full_name()));
