@@ -104,7 +104,7 @@ Result<int> run_call(const CallOptions& opt, Io& io) {
     requests = std::make_unique<rpc::ListRequestSource>(std::move(messages));
   }
 
-  report::CallReport report(io, {output_format(opt.output), opt.output.verbose, conn.show_secrets});
+  report::CallReport report(io, {output_format(opt.output), opt.output.verbose, conn.show_secrets, json_options});
   std::string method_path = "/" + method->service()->full_name() + "/" + method->name();
   report.request(method_path, conn.metadata);
 
@@ -196,7 +196,7 @@ Result<int> run_call(const CallOptions& opt, Io& io) {
     result.code = 0;
     result.message = fmt::format("stopped after {} messages (--max-messages)", received);
   }
-  report.status(result, p.connect_time);
+  report.status(result, p.connect_time, method->file()->pool());
   if (result.code != 0)
     return status_error(result.code, result.message, rpc::hint_for_status(result.code, result.message, conn.plaintext));
   return k_exit_ok;

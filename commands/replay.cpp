@@ -136,7 +136,7 @@ Result<int> run_replay(const ReplayOptions& opt, Io& io) {
   }
   stream::PacedRequestSource requests(std::move(messages), pace);
 
-  report::CallReport report(io, {output_format(opt.output), opt.output.verbose, conn.show_secrets});
+  report::CallReport report(io, {output_format(opt.output), opt.output.verbose, conn.show_secrets, json_options});
   std::string method_path = "/" + method->service()->full_name() + "/" + method->name();
   report.request(method_path, conn.metadata);
 
@@ -232,7 +232,7 @@ Result<int> run_replay(const ReplayOptions& opt, Io& io) {
            << std::endl;
     return k_exit_stall;
   }
-  report.status(result, p.connect_time);
+  report.status(result, p.connect_time, method->file()->pool());
   if (interrupted) {
     io.out.flush();
     io.err << fmt::format("interrupted: the call was cancelled after sending {} of {} messages and receiving {}",

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "codec/status_details.hpp"
 #include "core/base64.hpp"
 #include "report/json_line.hpp"
 #include "rpc/status_codes.hpp"
@@ -99,14 +100,20 @@ void CallReport::message(const std::string& json) {
   }
 }
 
-void CallReport::status(const rpc::CallResult& r, std::optional<Duration> connect) {
+void CallReport::status(const rpc::CallResult& r, std::optional<Duration> connect,
+                        const google::protobuf::DescriptorPool* schema) {
   double elapsed = ms_between(r.start, r.end);
+  codec::StatusDetails details = codec::decode_status_details(r.details, schema, m_options.json);
   if (m_options.format == OutputFormat::json) {
     nlohmann::ordered_json event;
     event["event"] = "status";
     event["code"] = r.code;
     event["code_name"] = rpc::status_name(r.code);
     event["message"] = r.message;
+    if (!details.details.empty()) {
+      event["details"] = nlohmann::ordered_json::array();
+      for (const auto& detail : details.details) event["details"].push_back(detail.json);
+    }
     event["trailers"] = metadata_json(r.trailers, m_options.show_secrets);
     event["elapsed_ms"] = std::round(elapsed * 1000) / 1000;
     if (m_options.verbose) {
@@ -122,16 +129,37 @@ void CallReport::status(const rpc::CallResult& r, std::optional<Duration> connec
     m_io.out << json_line(event) << std::endl;
     return;
   }
-  if (!m_options.verbose) return;
-  print_metadata_text(m_io.err, "Response trailers", r.trailers, m_options.show_secrets);
-  m_io.err << fmt::format("Status: {} ({}){}{}\n", rpc::status_name(r.code), r.code, r.message.empty() ? "" : ": ",
-                          r.message);
-  std::string timing = "Timing:";
-  if (connect) timing += fmt::format(" connect {:.2f}ms,", to_ms(*connect));
-  if (r.headers_at) timing += fmt::format(" headers {:.2f}ms,", ms_between(r.start, *r.headers_at));
-  if (r.first_message_at) timing += fmt::format(" first message {:.2f}ms,", ms_between(r.start, *r.first_message_at));
-  timing += fmt::format(" total {:.2f}ms ({} sent, {} received)\n", elapsed, r.sent, r.received);
-  m_io.err << timing;
+  if (m_options.verbose) {
+    print_metadata_text(m_io.err, "Response trailers", r.trailers, m_options.show_secrets);
+    m_io.err << fmt::format("Status: {} ({}){}{}\n", rpc::status_name(r.code), r.code,
+                            r.message.empty() ? "" : ": ", r.message);
+  }
+  // Each detail on a line of its own: its type, then its fields as compact JSON.
+  for (const auto& detail : details.details) {
+    std::string type = detail.type_url.substr(detail.type_url.rfind('/') + 1);
+    if (!detail.decoded) {
+      // Neither google.rpc nor the call's schema describes the type, or the bytes do not parse.
+      m_io.err << fmt::format("detail: {} (undecoded, base64) {}\n", type.empty() ? detail.type_url : type,
+                              detail.json.value("value", ""));
+      continue;
+    }
+    nlohmann::ordered_json fields = detail.json;
+    fields.erase("@type");
+    m_io.err << "detail: " << type << " "
+             << fields.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+  }
+  if (details.malformed)
+    m_io.err << fmt::format("detail: grpc-status-details-bin ({} bytes) is not a google.rpc.Status\n",
+                            r.details.size());
+  if (m_options.verbose) {
+    std::string timing = "Timing:";
+    if (connect) timing += fmt::format(" connect {:.2f}ms,", to_ms(*connect));
+    if (r.headers_at) timing += fmt::format(" headers {:.2f}ms,", ms_between(r.start, *r.headers_at));
+    if (r.first_message_at)
+      timing += fmt::format(" first message {:.2f}ms,", ms_between(r.start, *r.first_message_at));
+    timing += fmt::format(" total {:.2f}ms ({} sent, {} received)\n", elapsed, r.sent, r.received);
+    m_io.err << timing;
+  }
   m_io.err.flush();
 }
 

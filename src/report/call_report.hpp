@@ -5,8 +5,10 @@
 #include <optional>
 #include <string>
 
+#include <google/protobuf/descriptor.h>
 #include <nlohmann/json.hpp>
 
+#include "codec/json_codec.hpp"
 #include "core/duration.hpp"
 #include "core/io.hpp"
 #include "net/metadata.hpp"
@@ -29,6 +31,7 @@ struct CallReportOptions {
   OutputFormat format = OutputFormat::text;
   bool verbose = false;
   bool show_secrets = false;
+  codec::JsonOptions json;  // how messages print; the status's rich error details print the same way
 };
 
 class CallReport {
@@ -43,8 +46,12 @@ class CallReport {
   // A stall: a JSON event {"event": "stall", ...}; in text mode, with `warn`, a "warning:" line on
   // stderr (when the call goes on; a failing command prints its own error line instead).
   void stall(const stream::StallEvent& event, bool warn);
-  // The end of the call. `connect` is how long connecting took, if it was measured.
-  void status(const rpc::CallResult& result, std::optional<Duration> connect);
+  // The end of the call. `connect` is how long connecting took, if it was measured. Rich error
+  // details (grpc-status-details-bin) are decoded with google.rpc's types and then `schema`'s
+  // (the call's; may be null): a "details" list in the JSON event, a "detail:" line each on
+  // stderr in text mode.
+  void status(const rpc::CallResult& result, std::optional<Duration> connect,
+              const google::protobuf::DescriptorPool* schema);
 
  private:
   Io& m_io;

@@ -11,6 +11,11 @@
 # type; missing-dependency makes reflection withhold grpc/testing/messages.proto (NOT_FOUND, and
 # left out of the files that import it); wrong-file makes reflection answer every symbol with
 # grpc/testing/empty.proto, a file that does not define it.
+#
+# A call that asks for a non-OK status (response_status) with the request metadata
+# `x-rich-details` also gets a google.rpc.Status with details in grpc-status-details-bin (with
+# `x-rich-details: malformed`, bytes that are not a google.rpc.Status; with `bad-utf8`, an
+# ErrorInfo whose string field is not UTF-8).
 import argparse
 import importlib
 import os
@@ -65,6 +70,43 @@ def status_code(number):
 BAD_BYTES = b"\x0a\xff\xff\xff\xff\x0f\x00"
 
 
+def _varint(n):
+    out = b""
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out += bytes([byte | (0x80 if n else 0)])
+        if not n:
+            return out
+
+
+def _field(number, value):
+    """One protobuf field on the wire: a varint for an int, length-delimited for bytes/str."""
+    if isinstance(value, int):
+        return _varint(number << 3) + _varint(value)
+    data = value.encode() if isinstance(value, str) else value
+    return _varint(number << 3 | 2) + _varint(len(data)) + data
+
+
+def _any(type_name, value):
+    return _field(1, "type.googleapis.com/" + type_name) + _field(2, value)
+
+
+def rich_status(code, message, known_request):
+    """A google.rpc.Status with details, encoded by hand from the public field numbers (not from
+    grpcdx's own .proto): an ErrorInfo, a BadRequest, a RetryInfo of 1.5s, a grpc.testing.SimpleRequest
+    (a type only this server's reflection describes) and a type nobody describes."""
+    error_info = (_field(1, "STOCK_EMPTY") + _field(2, "shop.example")
+                  + _field(3, _field(1, "sku") + _field(2, "A-1")))
+    bad_request = _field(1, _field(1, "quantity") + _field(2, "must be positive"))
+    retry_info = _field(1, _field(1, 1) + _field(2, 500000000))
+    return (_field(1, code) + _field(2, message)
+            + _field(3, _any("google.rpc.ErrorInfo", error_info))
+            + _field(3, _any("google.rpc.BadRequest", bad_request))
+            + _field(3, _any("google.rpc.RetryInfo", retry_info))
+            + _field(3, _any("grpc.testing.SimpleRequest", known_request))
+            + _field(3, _any("example.v1.Unknown", b"\x08\x01")))
+
+
 class TestService:
     def __init__(self, messages, empty, bad_bytes=False):
         self.m = messages
@@ -88,8 +130,18 @@ class TestService:
 
     def _maybe_abort(self, request, context):
         if request.HasField("response_status") and request.response_status.code != 0:
-            context.abort(status_code(request.response_status.code),
-                          request.response_status.message)
+            code, message = request.response_status.code, request.response_status.message
+            rich = [value for key, value in context.invocation_metadata() if key == "x-rich-details"]
+            if rich:
+                known = self.m.SimpleRequest(response_size=7).SerializeToString()
+                if rich[0] == "malformed":
+                    details = BAD_BYTES
+                elif rich[0] == "bad-utf8":  # an ErrorInfo whose reason is not UTF-8
+                    details = _field(1, code) + _field(3, _any("google.rpc.ErrorInfo", _field(1, b"\xff\xfe")))
+                else:
+                    details = rich_status(code, message, known)
+                context.set_trailing_metadata([("grpc-status-details-bin", details)])
+            context.abort(status_code(code), message)
 
     def empty_call(self, request, context):
         self._echo_metadata(context)

@@ -1,6 +1,6 @@
 # End-to-end tests of `grpcdx call`: every streaming kind, text and JSON output, request data
-# from flags, files and stdin, metadata echo, --max-messages, over every schema source; and TLS,
-# --insecure and mutual TLS against `grpcdx serve`.
+# from flags, files and stdin, metadata echo, --max-messages, over every schema source; TLS,
+# --insecure and mutual TLS against `grpcdx serve`; rich error details from python3-grpcio.
 import json
 import time
 
@@ -185,6 +185,112 @@ t.add_matrix(Call, {
     "metadata_echo_json": case_metadata_echo_json,
     "metadata_echo_verbose": case_metadata_echo_verbose,
 })
+
+
+class CallErrorDetails(t.TestCase):
+    """Rich error details (google.rpc.Status in grpc-status-details-bin) from python3-grpcio: the
+    standard google.rpc types, a type only the server's reflection describes, and one nobody does."""
+
+    FAIL = '{"responseStatus": {"code": 9, "message": "no stock"}}'
+    DETAILS = [
+        {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "STOCK_EMPTY", "domain": "shop.example",
+         "metadata": {"sku": "A-1"}},
+        {"@type": "type.googleapis.com/google.rpc.BadRequest",
+         "fieldViolations": [{"field": "quantity", "description": "must be positive"}]},
+        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "1.500s"},
+        {"@type": "type.googleapis.com/grpc.testing.SimpleRequest", "responseSize": 7},
+        {"@type": "type.googleapis.com/example.v1.Unknown", "value": "CAE="},
+    ]
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = t.python_server()
+        cls.address = cls.server.__enter__()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.__exit__(None, None, None)
+
+    def fail(self, *flags, rich="1"):
+        return t.run(["call", self.address, SVC + "/UnaryCall", "--plaintext", "-d", self.FAIL,
+                      "-H", "x-rich-details: " + rich] + list(flags))
+
+    def test_text_prints_a_detail_line_each_before_the_error(self):
+        rc, out, err = self.fail()
+        self.assertEqual(rc, 64 + 9, err)
+        self.assertEqual(out, "")
+        self.assertEqual(err.splitlines(), [
+            'detail: google.rpc.ErrorInfo {"reason":"STOCK_EMPTY","domain":"shop.example","metadata":{"sku":"A-1"}}',
+            'detail: google.rpc.BadRequest {"fieldViolations":[{"field":"quantity","description":"must be positive"}]}',
+            'detail: google.rpc.RetryInfo {"retryDelay":"1.500s"}',
+            'detail: grpc.testing.SimpleRequest {"responseSize":7}',
+            "detail: example.v1.Unknown (undecoded, base64) CAE=",
+            "error: FAILED_PRECONDITION (9): no stock",
+        ])
+        # With -v they follow the Status line, before the timings.
+        rc, _, err = self.fail("-v")
+        self.assertEqual(rc, 64 + 9, err)
+        lines = err.splitlines()
+        status = lines.index("Status: FAILED_PRECONDITION (9): no stock")
+        self.assertTrue(lines[status + 1].startswith("detail: google.rpc.ErrorInfo "), err)
+        self.assertTrue(lines[status + 6].startswith("Timing:"), err)
+
+    def test_json_status_event_lists_the_details(self):
+        rc, out, err = self.fail("-o", "json")
+        self.assertEqual(rc, 64 + 9, err)
+        status = t.json_lines(out)[-1]
+        self.assertEqual(list(status), ["event", "code", "code_name", "message", "details", "trailers",
+                                        "elapsed_ms"])
+        self.assertEqual(status["details"], self.DETAILS)
+        # The trailer itself is still there, as every -bin trailer is: base64.
+        self.assertEqual(len(status["trailers"]["grpc-status-details-bin"]), 1)
+        # --proto-names applies to the details as to messages.
+        rc, out, err = self.fail("-o", "json", "--proto-names")
+        self.assertEqual(t.json_lines(out)[-1]["details"][1]["field_violations"][0]["field"], "quantity", err)
+
+    def test_no_details_no_key(self):
+        rc, out, err = t.run(["call", self.address, SVC + "/UnaryCall", "--plaintext", "-d", self.FAIL,
+                              "-o", "json"])
+        self.assertEqual(rc, 64 + 9, err)
+        self.assertNotIn("details", t.json_lines(out)[-1])
+        self.assertEqual(err.splitlines(), ["error: FAILED_PRECONDITION (9): no stock"])
+
+    def test_malformed_details_are_named_not_fatal(self):
+        rc, out, err = self.fail(rich="malformed")
+        self.assertEqual(rc, 64 + 9, err)
+        self.assertEqual(err.splitlines(), [
+            "detail: grpc-status-details-bin (7 bytes) is not a google.rpc.Status",
+            "error: FAILED_PRECONDITION (9): no stock",
+        ])
+        rc, out, err = self.fail("-o", "json", rich="malformed")
+        self.assertEqual(rc, 64 + 9, err)
+        self.assertNotIn("details", t.json_lines(out)[-1])
+        # A string field that is not UTF-8: undecoded, and no log line of protobuf's on stderr.
+        rc, out, err = self.fail(rich="bad-utf8")
+        self.assertEqual(rc, 64 + 9, err)
+        self.assertEqual(err.splitlines(), [
+            "detail: google.rpc.ErrorInfo (undecoded, base64) CgL//g==",
+            "error: FAILED_PRECONDITION (9): no stock",
+        ])
+
+    def test_the_chaos_proxy_passes_the_details_through(self):
+        with t.chaos(self.address) as proxy:
+            rc, out, err = t.run(["call", proxy.address, SVC + "/UnaryCall", "--plaintext", "-d", self.FAIL,
+                                  "-H", "x-rich-details: 1", "-o", "json"])
+            self.assertEqual(rc, 64 + 9, err)
+            status = t.json_lines(out)[-1]
+            self.assertEqual(status["details"], self.DETAILS)
+            # Once, not once from the trailers and again from the status the proxy finishes with.
+            self.assertEqual(len(status["trailers"]["grpc-status-details-bin"]), 1)
+
+    def test_replay_shows_the_details_too(self):
+        path = t.write_file("rich.replay", json.dumps({"t_ms": 0, "dir": "send", "message": json.loads(self.FAIL)})
+                            + "\n")
+        rc, out, err = t.run(["replay", self.address, SVC + "/UnaryCall", "--plaintext", "--in", path,
+                              "-H", "x-rich-details: 1", "-o", "json"])
+        self.assertEqual(rc, 64 + 9, err)
+        status = [e for e in t.json_lines(out) if e.get("event") == "status"][-1]
+        self.assertEqual(status["details"], self.DETAILS)
 
 
 class CallOverTls(t.TestCase):

@@ -20,6 +20,7 @@ FUZZ_ENTRY(rules)
 FUZZ_ENTRY(replay)
 FUZZ_ENTRY(json_request)
 FUZZ_ENTRY(probe_bytes)
+FUZZ_ENTRY(status_details)
 
 int main(int argc, char** argv) {
   struct Target {
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
       {"replay", fuzz_entry_replay},
       {"json_request", fuzz_entry_json_request},
       {"probe_bytes", fuzz_entry_probe_bytes},
+      {"status_details", fuzz_entry_status_details},
   };
   if (argc != 3) {
     std::fprintf(stderr, "usage: fuzz_seeds TARGET DIR\n");

@@ -1,0 +1,91 @@
+// Decoding of google.rpc.Status (grpc-status-details-bin) and its Any details into JSON.
+#include "codec/status_details.hpp"
+
+#include <google/protobuf/descriptor.pb.h>
+
+#include "core/base64.hpp"
+
+namespace grpcdx::codec {
+
+namespace pb = google::protobuf;
+
+// The serialized FileDescriptorSet of proto/google/rpc/{status,error_details}.proto and their
+// imports, embedded at build time (CMakeLists.txt, cmake/embed_file.cmake).
+extern const unsigned char k_rpc_status_protoset[];
+extern const std::size_t k_rpc_status_protoset_size;
+
+namespace {
+
+// google.rpc's types, built on first use: most calls end OK and never need them. Kept until exit.
+const pb::DescriptorPool& rpc_status_pool() {
+  static const pb::DescriptorPool* const pool = [] {
+    pb::FileDescriptorSet set;
+    set.ParseFromArray(k_rpc_status_protoset, static_cast<int>(k_rpc_status_protoset_size));
+    auto* p = new pb::DescriptorPool;
+    // --include_imports lists every file after the files it imports.
+    for (const auto& file : set.file()) p->BuildFile(file);
+    return p;
+  }();
+  return *pool;
+}
+
+// The type a type URL names: everything after its last '/'.
+const pb::Descriptor* find_type(std::string_view type_url, const pb::DescriptorPool* call_pool) {
+  std::string name(type_url.substr(type_url.rfind('/') + 1));
+  if (name.empty()) return nullptr;
+  if (const auto* type = rpc_status_pool().FindMessageTypeByName(name)) return type;
+  return call_pool ? call_pool->FindMessageTypeByName(name) : nullptr;
+}
+
+StatusDetail decode_any(MessageCodec& codec, const std::string& type_url, const std::string& value,
+                        const pb::DescriptorPool* call_pool) {
+  StatusDetail detail{type_url, nlohmann::ordered_json::object(), false};
+  detail.json["@type"] = type_url;
+  if (const auto* type = find_type(type_url, call_pool)) {
+    if (auto decoded = codec.decode(value, type)) {
+      auto fields = nlohmann::ordered_json::parse(decoded->json, nullptr, false);
+      if (!fields.is_discarded()) {
+        detail.decoded = true;
+        if (fields.is_object()) {
+          for (auto& [key, field] : fields.items()) detail.json[key] = std::move(field);
+        } else {
+          detail.json["value"] = std::move(fields);  // a well-known type such as a Duration
+        }
+        return detail;
+      }
+    }
+  }
+  detail.json["value"] = base64_encode(value);
+  return detail;
+}
+
+}  // namespace
+
+StatusDetails decode_status_details(std::string_view bytes, const pb::DescriptorPool* call_pool,
+                                    JsonOptions options) {
+  StatusDetails result;
+  if (bytes.empty()) return result;
+  options.pretty = false;
+  MessageCodec codec(options);
+  const pb::Descriptor* status_type = rpc_status_pool().FindMessageTypeByName("google.rpc.Status");
+  auto status = codec.from_bytes(bytes, status_type);
+  if (!status) {
+    result.malformed = true;
+    return result;
+  }
+  const pb::Message& message = **status;
+  const pb::Reflection* reflection = message.GetReflection();
+  const pb::FieldDescriptor* details = status_type->FindFieldByName("details");
+  const pb::Descriptor* any_type = details->message_type();
+  const pb::FieldDescriptor* type_url = any_type->FindFieldByName("type_url");
+  const pb::FieldDescriptor* value = any_type->FindFieldByName("value");
+  for (int i = 0; i < reflection->FieldSize(message, details); ++i) {
+    const pb::Message& any = reflection->GetRepeatedMessage(message, details, i);
+    const pb::Reflection* any_reflection = any.GetReflection();
+    result.details.push_back(decode_any(codec, any_reflection->GetString(any, type_url),
+                                        any_reflection->GetString(any, value), call_pool));
+  }
+  return result;
+}
+
+}  // namespace grpcdx::codec
