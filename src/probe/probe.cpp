@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "core/printable.hpp"
 #include "probe/stages.hpp"
 
 namespace grpcdx::probe {
@@ -105,6 +106,18 @@ std::string join_strings(const json& list, const char* sep = ", ") {
   std::string out;
   for (const auto& item : list) out += (out.empty() ? "" : sep) + (item.is_string() ? item.get<std::string>() : item.dump());
   return out;
+}
+
+// printable_line for each line of a multi-line text (a stage's details continue on indented lines).
+std::string printable_lines(std::string_view text) {
+  std::string out;
+  for (size_t start = 0;;) {
+    size_t end = text.find('\n', start);
+    out += printable_line(text.substr(start, end == std::string_view::npos ? end : end - start));
+    if (end == std::string_view::npos) return out;
+    out += '\n';
+    start = end + 1;
+  }
 }
 
 // The short detail of a stage for the text report.
@@ -312,15 +325,16 @@ std::string render_text(const ProbeReport& r, bool color) {
   std::string out = fmt::format("probe {}\n", r.target);
   for (const auto& s : r.stages) {
     std::string ms = s.status == StageStatus::skip ? std::string("") : fmt::format("{:.1f} ms", to_ms(s.duration));
-    out += fmt::format("  {} {:<6}{:>10}  {}\n", mark(s.status, color), s.name, ms, stage_details(s));
+    out += fmt::format("  {} {:<6}{:>10}  {}\n", mark(s.status, color), s.name, ms, printable_lines(stage_details(s)));
   }
   const Verdict& v = r.verdict;
   if (v.ok()) {
-    out += fmt::format("{}: {} ({:.1f} ms)\n", color ? "\033[1;32mok\033[0m" : "ok", v.summary, to_ms(r.total));
+    out += fmt::format("{}: {} ({:.1f} ms)\n", color ? "\033[1;32mok\033[0m" : "ok", printable_line(v.summary),
+                       to_ms(r.total));
   } else {
     out += fmt::format("{} (exit {}): {}\n", color ? fmt::format("\033[1;31m{}\033[0m", class_name(v.cls)) : std::string(class_name(v.cls)),
-                       v.exit_code(), v.summary);
-    out += fmt::format("hint: {}\n", v.hint);
+                       v.exit_code(), printable_line(v.summary));
+    out += fmt::format("hint: {}\n", printable_line(v.hint));
   }
   return out;
 }
@@ -335,7 +349,8 @@ std::string render_text_all(const std::string& target, const std::vector<ProbeRe
   size_t width = 0;
   for (const auto& r : reports) width = std::max(width, r.address.size());
   for (const auto& r : reports)
-    out += fmt::format("  {:<{}}  {:<16}  {}\n", r.address, width, class_name(r.verdict.cls), r.verdict.summary);
+    out += fmt::format("  {:<{}}  {:<16}  {}\n", r.address, width, class_name(r.verdict.cls),
+                       printable_line(r.verdict.summary));
   return out;
 }
 

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "core/printable.hpp"
 #include "report/json_line.hpp"
 #include "rpc/status_codes.hpp"
 
@@ -162,7 +163,7 @@ void print_bench(Io& io, OutputFormat format, const load::LoadResult& r, const B
     text += fmt::format("  {}{:>10}{:>9.2f}%", paint(name, code == 0 ? 32 : 31), n,
                         100.0 * static_cast<double>(n) / static_cast<double>(r.count));
     const std::string& example = r.status_example[static_cast<size_t>(code)];
-    if (!example.empty()) text += "   " + example.substr(0, 80);
+    if (!example.empty()) text += "   " + printable_line(example.substr(0, 80));
     text += "\n";
   }
   if (!r.count) text += "  (no calls finished)\n";

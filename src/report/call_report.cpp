@@ -5,6 +5,7 @@
 
 #include "codec/status_details.hpp"
 #include "core/base64.hpp"
+#include "core/printable.hpp"
 #include "report/json_line.hpp"
 #include "rpc/status_codes.hpp"
 
@@ -27,13 +28,6 @@ void print_metadata_text(std::ostream& out, const char* title, const net::Metada
     std::string value = m.key.ends_with("-bin") ? base64_encode(m.value) : m.value;
     out << "  " << m.key << ": " << net::shown_value(m.key, value, show_secrets) << "\n";
   }
-}
-
-// A peer's text for one line of a terminal: control characters (newlines, escapes) become '?'.
-std::string one_line(std::string text) {
-  for (char& c : text)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
-  return text;
 }
 
 double ms_between(rpc::Clock::time_point a, rpc::Clock::time_point b) {
@@ -143,10 +137,10 @@ void CallReport::status(const rpc::CallResult& r, std::optional<Duration> connec
   }
   // Each detail on a line of its own: its type, then its fields as compact JSON.
   for (const auto& detail : details.details) {
-    std::string type = one_line(detail.type_url.substr(detail.type_url.rfind('/') + 1));
+    std::string type = printable_line(detail.type_url.substr(detail.type_url.rfind('/') + 1));
     if (!detail.decoded) {
       // Neither google.rpc nor the call's schema describes the type, or the bytes do not parse.
-      m_io.err << fmt::format("detail: {} (undecoded, base64) {}\n", type.empty() ? one_line(detail.type_url) : type,
+      m_io.err << fmt::format("detail: {} (undecoded, base64) {}\n", type.empty() ? printable_line(detail.type_url) : type,
                               detail.json.value("value", ""));
       continue;
     }

@@ -1,7 +1,9 @@
 # Hostile peers (docs/reliability.md): servers that send garbage after the preface, close in the
 # middle of a message, claim a 100 MB message, never send SETTINGS, reset every stream, send
-# bytes that are not the response type, or answer reflection incompletely or inconsistently.
+# bytes that are not the response type, answer reflection incompletely or inconsistently, or put
+# terminal escapes in a status message.
 # Each must end in exactly one clear error line, the documented exit code, within its deadline.
+import json
 import os
 import sys
 import time
@@ -97,6 +99,20 @@ class HostileTest(t.TestCase):
             self.assertEqual(rc, 1, err)
             self.assert_error_line(err, "not a valid grpc.testing.StreamingOutputCallResponse")
             self.assertEqual(len(t.events(out, "message")), 1)
+
+    def test_status_message_with_terminal_escapes(self):
+        # grpcio sends the message percent-encoded, so any byte arrives: escapes, a bell, line breaks.
+        hostile = "a\x1b]0;owned\x07b\x1b[2J\nc"
+        data = '{"responseStatus": {"code": 2, "message": %s}}' % json.dumps(hostile)
+        with t.python_server() as address:
+            line = self.assert_fails(self.run_bounded(["call", address, UNARY, "--plaintext", "--timeout", "5s",
+                                                       "-d", data], 5), 64 + 2)
+            self.assertEqual(line, "error: UNKNOWN (2): a?]0;owned?b?[2J c")
+            # JSON keeps the message exact, escaped as JSON strings are.
+            rc, out, err = self.run_bounded(["call", address, UNARY, "--plaintext", "--timeout", "5s", "-d", data,
+                                             "-o", "json"], 5)
+            self.assertEqual(rc, 64 + 2, err)
+            self.assertEqual(t.events(out, "status")[0]["message"], hostile)
 
     def test_reflection_missing_dependency(self):
         with t.python_server("--misbehave", "missing-dependency") as address:
