@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fmt/format.h>
 
+#include "core/printable.hpp"
 #include "report/json_line.hpp"
 
 namespace grpcdx::report {
@@ -13,7 +14,7 @@ void interop_case(Io& io, OutputFormat format, const interop::CaseResult& r) {
   const bool color = io.color_out;
   std::string mark = r.passed ? (color ? "\x1b[32mPASS\x1b[0m" : "PASS") : (color ? "\x1b[31mFAIL\x1b[0m" : "FAIL");
   io.out << fmt::format("{}  {:<30} {:>9.1f} ms", mark, r.name, r.ms);
-  if (!r.passed) io.out << "  " << r.error;
+  if (!r.passed) io.out << "  " << printable_line(r.error);  // may quote the server's status message
   io.out << std::endl;
 }
 
