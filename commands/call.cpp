@@ -13,6 +13,7 @@
 #include "rpc/json_requests.hpp"
 #include "rpc/status_codes.hpp"
 #include "rpc/status_hints.hpp"
+#include "schema/protoset_out.hpp"
 #include "stream/replay_file.hpp"
 #include "stream/stall_monitor.hpp"
 
@@ -34,6 +35,7 @@ struct CallOptions {
   std::string stall_timeout;  // empty: no stall detection
   std::string on_stall = "fail";
   std::string record;  // replay file to write; empty: none
+  std::string protoset_out;  // where to save the method's schema; empty: nowhere
 };
 
 namespace {
@@ -77,6 +79,8 @@ Result<int> run_call(const CallOptions& opt, Io& io) {
   keep_until_exit(p.channel);
   keep_until_exit(std::shared_ptr<const schema::SchemaSource>(std::move(p.schema)));
   const pb::MethodDescriptor* method = p.method;
+  // Saved before the call, so a call that fails still leaves the schema behind.
+  if (!opt.protoset_out.empty()) TRY_VOID(schema::write_protoset(opt.protoset_out, {method->service()->file()}));
   const bool client_streams = method->client_streaming();
   if (!client_streams && stream_stdin) {
     TRY(auto text, rpc::read_request_text(opt.data));
@@ -216,6 +220,7 @@ void register_call(CLI::App& app, CommandSlot& slot) {
                            "Request JSON: one object, or several for a client stream; @FILE reads a file, @- standard "
                            "input");
   add_schema_flags(cmd, opt->schema);
+  add_protoset_out_flag(cmd, opt->protoset_out);
   add_output_flags(cmd, opt->output);
   if (M::declares("--emit-defaults"))
     cmd->add_flag("--emit-defaults", opt->emit_defaults, "Print fields that hold default values");

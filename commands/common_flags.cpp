@@ -108,6 +108,12 @@ void add_schema_flags(CLI::App* app, schema::SchemaOptions& s) {
                                    "Take the schema from this FileDescriptorSet file (repeatable)"));
 }
 
+void add_protoset_out_flag(CLI::App* app, std::string& path) {
+  if (MentionedOptions::declares("--protoset-out"))
+    app->add_option("--protoset-out", path,
+                    "Save the schema used (with its imports) to FILE as a FileDescriptorSet, for --protoset later");
+}
+
 void add_output_flags(CLI::App* app, OutputFlags& f, const std::vector<std::string>& formats) {
   if (MentionedOptions::declares("-o,--output"))
     app->add_option("-o,--output", f.output, "Output format")

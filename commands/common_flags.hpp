@@ -70,6 +70,10 @@ void add_upstream_flags(CLI::App* app, ConnectionFlags& flags);
 // Adds --proto, -I/--import-path and --protoset.
 void add_schema_flags(CLI::App* app, schema::SchemaOptions& flags);
 
+// Adds --protoset-out FILE: save the schema the command used (with its imports) as a
+// FileDescriptorSet, for --protoset where reflection is off (list, describe, call).
+void add_protoset_out_flag(CLI::App* app, std::string& path);
+
 // Adds -o/--output (one of `formats`) and -v/--verbose.
 void add_output_flags(CLI::App* app, OutputFlags& flags,
                       const std::vector<std::string>& formats = {"text", "json"});

@@ -59,7 +59,7 @@ struct CliModel {
 const std::set<std::string_view> k_file_options = {
     "--proto",    "--protoset", "--cacert",      "--cert",        "--key",  "--tls-cert",
     "--tls-key",  "--client-ca", "--listen-cert", "--listen-key", "--in",   "--record",
-    "--rules"};
+    "--rules",    "--protoset-out"};
 const std::set<std::string_view> k_dir_options = {"--import-path"};
 const std::set<std::string_view> k_at_file_options = {"--data"};
 

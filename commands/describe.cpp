@@ -5,6 +5,7 @@
 #include "commands/common_flags.hpp"
 #include "report/schema_report.hpp"
 #include "core/keep_until_exit.hpp"
+#include "schema/protoset_out.hpp"
 #include "schema/schema_source.hpp"
 
 namespace grpcdx::commands {
@@ -16,6 +17,7 @@ struct DescribeOptions {
   schema::SchemaOptions schema;
   OutputFlags output;
   std::string symbol;
+  std::string protoset_out;
 };
 
 Result<int> run_describe(const DescribeOptions& opt, Io& io) {
@@ -31,6 +33,7 @@ Result<int> run_describe(const DescribeOptions& opt, Io& io) {
                             source->reflection_version().empty() ? "no answer" : source->reflection_version());
   }
   if (!symbol) return std::unexpected(symbol.error());
+  if (!opt.protoset_out.empty()) TRY_VOID(schema::write_protoset(opt.protoset_out, {schema::file_of(*symbol)}));
   io.out << report::render_symbol(output_format(opt.output), *symbol) << std::flush;
   return 0;
 }
@@ -44,6 +47,7 @@ void register_describe(CLI::App& app, CommandSlot& slot) {
   cmd->add_option("symbol", opt->symbol, "pkg.Service, pkg.Service.Method (or pkg.Service/Method), pkg.Message or pkg.Enum")
       ->required();
   add_schema_flags(cmd, opt->schema);
+  add_protoset_out_flag(cmd, opt->protoset_out);
   add_output_flags(cmd, opt->output);
   cmd->footer(
       "Examples:\n"

@@ -6,6 +6,7 @@
 #include "commands/common_flags.hpp"
 #include "report/schema_report.hpp"
 #include "core/keep_until_exit.hpp"
+#include "schema/protoset_out.hpp"
 #include "schema/schema_source.hpp"
 
 namespace grpcdx::commands {
@@ -17,6 +18,7 @@ struct ListOptions {
   schema::SchemaOptions schema;
   OutputFlags output;
   std::string service;  // empty: list the services
+  std::string protoset_out;
 };
 
 // With -v: how the schema was obtained, on stderr.
@@ -28,6 +30,21 @@ void print_schema_stats(Io& io, const schema::SchemaSource& source) {
     io.err << fmt::format("reflection: {} request{}{}\n", n, n == 1 ? "" : "s",
                           version.empty() ? "" : " (" + version + ")");
   }
+}
+
+// --protoset-out: the files of the listed services (or of the one service), with their imports.
+Result<void> save_listed_schema(schema::SchemaSource& source, const ListOptions& opt, const std::string& path) {
+  std::vector<std::string> names{opt.service};
+  if (opt.service.empty()) {
+    TRY(names, source.list_services());
+  }
+  std::vector<const google::protobuf::FileDescriptor*> files;
+  for (const auto& name : names) {
+    auto service = source.find_service(name);
+    if (!service) return std::unexpected(service.error().with_context("--protoset-out '" + path + "'"));
+    files.push_back((*service)->file());
+  }
+  return schema::write_protoset(path, files);
 }
 
 Result<int> run_list(const ListOptions& opt, Io& io) {
@@ -48,6 +65,7 @@ Result<int> run_list(const ListOptions& opt, Io& io) {
   }
   if (opt.output.verbose) print_schema_stats(io, *source);
   if (!text) return std::unexpected(text.error());
+  if (!opt.protoset_out.empty()) TRY_VOID(save_listed_schema(*source, opt, opt.protoset_out));
   io.out << *text << std::flush;
   return 0;
 }
@@ -60,6 +78,7 @@ void register_list(CLI::App& app, CommandSlot& slot) {
   add_connection_flags(cmd, opt->conn);
   cmd->add_option("service", opt->service, "A fully-qualified service name: list its methods");
   add_schema_flags(cmd, opt->schema);
+  add_protoset_out_flag(cmd, opt->protoset_out);
   add_output_flags(cmd, opt->output);
   cmd->footer(
       "Examples:\n"

@@ -41,29 +41,29 @@ _grpcdx() {
       ;;
     list)
       case "$prev" in
-        --cacert|--cert|--key|--proto|--protoset) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
+        --cacert|--cert|--key|--proto|--protoset|--protoset-out) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
         -I|--import-path) compopt -o filenames 2>/dev/null; _grpcdx_compgen -d -- "$cur"; return ;;
         -o|--output) _grpcdx_compgen -W "text json" -- "$cur"; return ;;
         --servername|--authority|-H|--header|--connect-timeout|--timeout|--keepalive|--max-msg-size) COMPREPLY=(); return ;;
       esac
       if [[ $cur == -* ]]; then
-        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --connect-timeout --timeout --keepalive --max-msg-size --show-secrets --proto -I --import-path --protoset -o --output -v --verbose" -- "$cur"
+        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --connect-timeout --timeout --keepalive --max-msg-size --show-secrets --proto -I --import-path --protoset --protoset-out -o --output -v --verbose" -- "$cur"
       fi
       ;;
     describe)
       case "$prev" in
-        --cacert|--cert|--key|--proto|--protoset) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
+        --cacert|--cert|--key|--proto|--protoset|--protoset-out) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
         -I|--import-path) compopt -o filenames 2>/dev/null; _grpcdx_compgen -d -- "$cur"; return ;;
         -o|--output) _grpcdx_compgen -W "text json" -- "$cur"; return ;;
         --servername|--authority|-H|--header|--connect-timeout|--timeout|--keepalive|--max-msg-size) COMPREPLY=(); return ;;
       esac
       if [[ $cur == -* ]]; then
-        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --connect-timeout --timeout --keepalive --max-msg-size --show-secrets --proto -I --import-path --protoset -o --output -v --verbose" -- "$cur"
+        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --connect-timeout --timeout --keepalive --max-msg-size --show-secrets --proto -I --import-path --protoset --protoset-out -o --output -v --verbose" -- "$cur"
       fi
       ;;
     call)
       case "$prev" in
-        --cacert|--cert|--key|--proto|--protoset|--record) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
+        --cacert|--cert|--key|--proto|--protoset|--protoset-out|--record) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
         -I|--import-path) compopt -o filenames 2>/dev/null; _grpcdx_compgen -d -- "$cur"; return ;;
         -d|--data) _grpcdx_at_files "$cur"; return ;;
         -o|--output) _grpcdx_compgen -W "text json" -- "$cur"; return ;;
@@ -71,7 +71,7 @@ _grpcdx() {
         --servername|--authority|-H|--header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--max-messages|--stall-timeout) COMPREPLY=(); return ;;
       esac
       if [[ $cur == -* ]]; then
-        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --connect-timeout --timeout --keepalive --max-msg-size --show-secrets -d --data --proto -I --import-path --protoset -o --output -v --verbose --emit-defaults --proto-names --allow-unknown-fields --max-messages --stall-timeout --on-stall --record" -- "$cur"
+        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --connect-timeout --timeout --keepalive --max-msg-size --show-secrets -d --data --proto -I --import-path --protoset --protoset-out -o --output -v --verbose --emit-defaults --proto-names --allow-unknown-fields --max-messages --stall-timeout --on-stall --record" -- "$cur"
       fi
       ;;
     replay)

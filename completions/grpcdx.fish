@@ -49,6 +49,7 @@ complete -c grpcdx -n '__fish_seen_subcommand_from list' -l show-secrets -d 'Do 
 complete -c grpcdx -n '__fish_seen_subcommand_from list' -l proto -r -F -d 'Take the schema from this .proto file (repeatable)'
 complete -c grpcdx -n '__fish_seen_subcommand_from list' -s I -l import-path -x -a '(__fish_complete_directories)' -d 'Directory to search for .proto imports (repeatable)'
 complete -c grpcdx -n '__fish_seen_subcommand_from list' -l protoset -r -F -d 'Take the schema from this FileDescriptorSet file (repeatable)'
+complete -c grpcdx -n '__fish_seen_subcommand_from list' -l protoset-out -r -F -d 'Save the schema used (with its imports) to FILE as a FileDescriptorSet, for --protoset later'
 complete -c grpcdx -n '__fish_seen_subcommand_from list' -s o -l output -x -a 'text json' -d 'Output format'
 complete -c grpcdx -n '__fish_seen_subcommand_from list' -s v -l verbose -d 'Show headers, trailers and timings'
 
@@ -70,6 +71,7 @@ complete -c grpcdx -n '__fish_seen_subcommand_from describe' -l show-secrets -d 
 complete -c grpcdx -n '__fish_seen_subcommand_from describe' -l proto -r -F -d 'Take the schema from this .proto file (repeatable)'
 complete -c grpcdx -n '__fish_seen_subcommand_from describe' -s I -l import-path -x -a '(__fish_complete_directories)' -d 'Directory to search for .proto imports (repeatable)'
 complete -c grpcdx -n '__fish_seen_subcommand_from describe' -l protoset -r -F -d 'Take the schema from this FileDescriptorSet file (repeatable)'
+complete -c grpcdx -n '__fish_seen_subcommand_from describe' -l protoset-out -r -F -d 'Save the schema used (with its imports) to FILE as a FileDescriptorSet, for --protoset later'
 complete -c grpcdx -n '__fish_seen_subcommand_from describe' -s o -l output -x -a 'text json' -d 'Output format'
 complete -c grpcdx -n '__fish_seen_subcommand_from describe' -s v -l verbose -d 'Show headers, trailers and timings'
 
@@ -92,6 +94,7 @@ complete -c grpcdx -n '__fish_seen_subcommand_from call' -s d -l data -x -a '(__
 complete -c grpcdx -n '__fish_seen_subcommand_from call' -l proto -r -F -d 'Take the schema from this .proto file (repeatable)'
 complete -c grpcdx -n '__fish_seen_subcommand_from call' -s I -l import-path -x -a '(__fish_complete_directories)' -d 'Directory to search for .proto imports (repeatable)'
 complete -c grpcdx -n '__fish_seen_subcommand_from call' -l protoset -r -F -d 'Take the schema from this FileDescriptorSet file (repeatable)'
+complete -c grpcdx -n '__fish_seen_subcommand_from call' -l protoset-out -r -F -d 'Save the schema used (with its imports) to FILE as a FileDescriptorSet, for --protoset later'
 complete -c grpcdx -n '__fish_seen_subcommand_from call' -s o -l output -x -a 'text json' -d 'Output format'
 complete -c grpcdx -n '__fish_seen_subcommand_from call' -s v -l verbose -d 'Show headers, trailers and timings'
 complete -c grpcdx -n '__fish_seen_subcommand_from call' -l emit-defaults -d 'Print fields that hold default values'

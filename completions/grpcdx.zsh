@@ -53,6 +53,7 @@ _grpcdx_list() {
     '*--proto[Take the schema from this .proto file (repeatable)]:proto:_files' \
     '*'{-I,--import-path}'[Directory to search for .proto imports (repeatable)]:import-path:_files -/' \
     '*--protoset[Take the schema from this FileDescriptorSet file (repeatable)]:protoset:_files' \
+    '--protoset-out[Save the schema used (with its imports) to FILE as a FileDescriptorSet, for --protoset later]:protoset-out:_files' \
     '(-o --output)'{-o,--output}'[Output format]:output:(text json)' \
     '(-v --verbose)'{-v,--verbose}'[Show headers, trailers and timings]' \
     ':target: ' \
@@ -79,6 +80,7 @@ _grpcdx_describe() {
     '*--proto[Take the schema from this .proto file (repeatable)]:proto:_files' \
     '*'{-I,--import-path}'[Directory to search for .proto imports (repeatable)]:import-path:_files -/' \
     '*--protoset[Take the schema from this FileDescriptorSet file (repeatable)]:protoset:_files' \
+    '--protoset-out[Save the schema used (with its imports) to FILE as a FileDescriptorSet, for --protoset later]:protoset-out:_files' \
     '(-o --output)'{-o,--output}'[Output format]:output:(text json)' \
     '(-v --verbose)'{-v,--verbose}'[Show headers, trailers and timings]' \
     ':target: ' \
@@ -106,6 +108,7 @@ _grpcdx_call() {
     '*--proto[Take the schema from this .proto file (repeatable)]:proto:_files' \
     '*'{-I,--import-path}'[Directory to search for .proto imports (repeatable)]:import-path:_files -/' \
     '*--protoset[Take the schema from this FileDescriptorSet file (repeatable)]:protoset:_files' \
+    '--protoset-out[Save the schema used (with its imports) to FILE as a FileDescriptorSet, for --protoset later]:protoset-out:_files' \
     '(-o --output)'{-o,--output}'[Output format]:output:(text json)' \
     '(-v --verbose)'{-v,--verbose}'[Show headers, trailers and timings]' \
     '--emit-defaults[Print fields that hold default values]' \

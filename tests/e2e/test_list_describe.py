@@ -1,6 +1,8 @@
 # End-to-end tests of `grpcdx list` and `grpcdx describe`: the same table of cases run over every
-# schema source (reflection v1, v1alpha only, --proto, --protoset, and a python3-grpcio server).
+# schema source (reflection v1, v1alpha only, --proto, --protoset, and a python3-grpcio server);
+# --protoset-out (also of `call`).
 import json
+import os
 
 import grpcdx_test as t
 
@@ -148,6 +150,74 @@ t.add_matrix(ListDescribe, {
     "describe_enum": case_describe_enum,
     "describe_unknown_symbol": case_describe_unknown_symbol,
 })
+
+
+def files_in(path):
+    """The file names of a FileDescriptorSet, in order, and the set itself."""
+    from google.protobuf import descriptor_pb2
+    with open(path, "rb") as f:
+        fds = descriptor_pb2.FileDescriptorSet.FromString(f.read())
+    return [f.name for f in fds.file], fds
+
+
+TEST_PROTO_FILES = ["grpc/testing/empty.proto", "grpc/testing/messages.proto", "grpc/testing/test.proto"]
+
+
+class ProtosetOut(t.ServedTestCase):
+    """--protoset-out: the schema a command used, saved from reflection, serving later as --protoset."""
+
+    def out_path(self, name):
+        return os.path.join(t.tmpdir(), name)
+
+    def test_describe_saves_the_symbols_file_with_its_imports_for_later(self):
+        path = self.out_path("describe.protoset")
+        self.assert_ok(t.run(["describe", self.address, SERVICE, "--plaintext", "--protoset-out", path]))
+        names, _ = files_in(path)
+        self.assertEqual(names, TEST_PROTO_FILES)  # each file after its imports
+        # Later, where reflection is off (a python3-grpcio server without it): the saved schema.
+        with t.python_server("--reflection", "none") as bare:
+            self.assert_fails(t.run(["call", bare, SERVICE + "/UnaryCall", "--plaintext", "-d", "{}"]), 1)
+            out = self.assert_ok(t.run(["call", bare, SERVICE + "/UnaryCall", "--plaintext", "--protoset", path,
+                                        "-d", '{"responseSize": 2}']))
+            self.assertEqual(json.loads(out), {"payload": {"body": "AAA="}})
+        # And without any server at all.
+        out = self.assert_ok(t.run(["describe", "127.0.0.1:1", "grpc.testing.SimpleRequest", "--protoset", path]))
+        self.assertIn("message SimpleRequest", out)
+
+    def test_list_saves_every_listed_service_or_the_one_asked_for(self):
+        path = self.out_path("list.protoset")
+        out = self.assert_ok(t.run(["list", self.address, "--plaintext", "--protoset-out", path]))
+        names, _ = files_in(path)
+        self.assertEqual(sorted(names), sorted(TEST_PROTO_FILES + [
+            "grpc/health/v1/health.proto", "grpc/reflection/v1/reflection.proto",
+            "grpc/reflection/v1alpha/reflection.proto"]))
+        self.assertIn(SERVICE, out)  # the listing is printed as usual
+        self.assert_ok(t.run(["list", self.address, "grpc.health.v1.Health", "--plaintext", "--protoset-out", path]))
+        self.assertEqual(files_in(path)[0], ["grpc/health/v1/health.proto"])
+        self.assert_fails(t.run(["list", self.address, "no.Such", "--plaintext", "--protoset-out", path]), 1, "no.Such")
+
+    def test_call_saves_the_schema_before_calling_even_when_the_call_fails(self):
+        path = self.out_path("call.protoset")
+        rc, _, err = t.run(["call", self.address, SERVICE + "/UnaryCall", "--plaintext", "--protoset-out", path,
+                            "-d", '{"responseStatus": {"code": 5, "message": "gone"}}'])
+        self.assertEqual(rc, 64 + 5, err)
+        self.assertEqual(files_in(path)[0], TEST_PROTO_FILES)
+
+    def test_proto_files_keep_their_comments(self):
+        path = self.out_path("shop.protoset")
+        self.assert_ok(t.run(["describe", "127.0.0.1:1", "shop.v1.ShopService", "-I",
+                              os.path.join(t.REPO, "testdata", "protos"), "--proto", "shop/v1/shop.proto",
+                              "--protoset-out", path]))
+        names, fds = files_in(path)
+        self.assertEqual(names[-1], "shop/v1/shop.proto")
+        self.assertIn("google/protobuf/timestamp.proto", names)
+        shop = fds.file[-1]
+        comments = [loc.leading_comments for loc in shop.source_code_info.location if loc.leading_comments]
+        self.assertIn(" Sells items.\n", comments)
+
+    def test_an_unwritable_path_is_one_error_line(self):
+        self.assert_fails(t.run(["describe", self.address, SERVICE, "--plaintext", "--protoset-out",
+                                 "/nonexistent-dir/x.protoset"]), 1, "/nonexistent-dir/x.protoset")
 
 
 class ListOverTls(t.TestCase):
