@@ -68,6 +68,7 @@ Decision decide(const FaultSpec& spec, const CallInfo& call, Random& rng) {
     case FaultKind::abort:
       a.code = spec.code;
       a.message = spec.message.empty() ? fmt::format("grpcdx chaos: injected fault '{}'", spec.text) : spec.message;
+      a.retry_after = spec.retry_after;
       break;
     case FaultKind::cancel:
     case FaultKind::reset:

@@ -46,6 +46,7 @@ struct FaultAction {
   Duration delay{0};                     // delay: the drawn delay (jitter applied)
   int code = 0;                          // abort
   std::string message;                   // abort
+  std::optional<Duration> retry_after;   // abort: send a google.rpc.RetryInfo of this delay
   uint64_t after_messages = 0;           // cancel, reset, stall
   std::optional<Duration> after_duration;  // cancel; close (--tcp)
   std::string source;                    // the spec text, for messages ("abort=UNAVAILABLE")

@@ -48,6 +48,8 @@ bool is_mesh_kind(FaultKind k) { return k == FaultKind::delay || k == FaultKind:
 void common_notes(const FaultSpec& f, std::vector<std::string>& notes) {
   if (f.kind == FaultKind::delay && f.jitter.count() > 0)
     notes.push_back(fmt::format("'{}': meshes have fixed delays only; the jitter is left out", f.text));
+  if (f.retry_after)
+    notes.push_back(fmt::format("'{}': retry_after has no mesh equivalent; the abort carries no RetryInfo", f.text));
   if (f.limit)
     notes.push_back(fmt::format("'{}': limit={} has no mesh equivalent; the fault is not capped", f.text, *f.limit));
 }

@@ -51,7 +51,7 @@ Result<FaultKind> parse_kind(std::string_view text, ProxyMode mode) {
 std::vector<std::string_view> kind_keys(FaultKind kind) {
   switch (kind) {
     case FaultKind::delay: return {"delay", "jitter"};
-    case FaultKind::abort: return {"code", "message"};
+    case FaultKind::abort: return {"code", "message", "retry_after"};
     case FaultKind::cancel:
     case FaultKind::reset:
     case FaultKind::stall:
@@ -164,8 +164,8 @@ Result<void> apply_key(FaultSpec& spec, std::string_view key, std::string_view v
   }
   auto keys = kind_keys(spec.kind);
   if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
-    static const std::set<std::string_view> k_known = {"delay",   "jitter",    "code",  "message",
-                                                       "after",   "latency",   "slice", "bandwidth"};
+    static const std::set<std::string_view> k_known = {"delay", "jitter",  "code",  "message",  "retry_after",
+                                                       "after", "latency", "slice", "bandwidth"};
     if (k_known.contains(key))
       return usage_error(fmt::format("key '{}' does not apply to '{}'", key, kind_name(spec.kind)));
     return usage_error(fmt::format("unknown key '{}' (keys: {}{})", key,
@@ -207,6 +207,12 @@ Result<void> apply_key(FaultSpec& spec, std::string_view key, std::string_view v
   }
   if (key == "message") {
     spec.message = std::string(value);
+    return {};
+  }
+  if (key == "retry_after") {
+    auto d = parse_duration(value);
+    if (!d) return usage_error(fmt::format("invalid retry_after '{}' (use a duration like 2s or 500ms)", value));
+    spec.retry_after = *d;
     return {};
   }
   if (key == "after" && spec.kind == FaultKind::close) {
@@ -421,6 +427,7 @@ std::string to_flag_form(const FaultSpec& s) {
       break;
     case FaultKind::abort:
       out += "=" + rpc::status_name(s.code);
+      if (s.retry_after) out += ",retry_after=" + format_duration(*s.retry_after);
       if (!s.message.empty()) out += ",message=" + s.message;
       break;
     case FaultKind::cancel:

@@ -47,6 +47,7 @@ struct FaultSpec {
   // abort
   int code = 14;
   std::string message;
+  std::optional<Duration> retry_after;  // the status carries a google.rpc.RetryInfo of this delay
   // cancel, reset, stall: after this many response messages (default 0) ...
   uint64_t after_messages = 0;
   // ... or, for cancel only, after this long.

@@ -21,6 +21,7 @@
 #include <grpcpp/security/server_credentials.h>
 
 #include "chaos/plan.hpp"
+#include "codec/status_details.hpp"
 #include "server/server.hpp"
 
 namespace grpcdx::chaos {
@@ -216,8 +217,15 @@ class ProxyCall final {
 
   void after_delay() {
     if (m_plan.terminal) {
-      if (m_plan.terminal->kind == FaultKind::abort)
-        finish(grpc::Status(static_cast<grpc::StatusCode>(m_plan.terminal->code), m_plan.terminal->message));
+      if (m_plan.terminal->kind == FaultKind::abort) {
+        const FaultAction& abort = *m_plan.terminal;
+        auto code = static_cast<grpc::StatusCode>(abort.code);
+        if (abort.retry_after)  // the details travel in grpc-status-details-bin
+          finish(grpc::Status(code, abort.message,
+                              codec::encode_retry_info_status(abort.code, abort.message, *abort.retry_after)));
+        else
+          finish(grpc::Status(code, abort.message));
+      }
       return;  // drop: never answer; the client's deadline or cancel ends it (on_done)
     }
     start_upstream();

@@ -2,6 +2,7 @@
 #include "codec/status_details.hpp"
 
 #include <google/protobuf/descriptor.pb.h>
+#include <google/protobuf/dynamic_message.h>
 
 #include "core/base64.hpp"
 
@@ -86,6 +87,32 @@ StatusDetails decode_status_details(std::string_view bytes, const pb::Descriptor
                                         any_reflection->GetString(any, value), call_pool));
   }
   return result;
+}
+
+std::string encode_retry_info_status(int code, std::string_view message, Duration retry_delay) {
+  const pb::DescriptorPool& pool = rpc_status_pool();
+  pb::DynamicMessageFactory factory(&pool);
+  const pb::Descriptor* duration_type = pool.FindMessageTypeByName("google.protobuf.Duration");
+  std::unique_ptr<pb::Message> delay(factory.GetPrototype(duration_type)->New());
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(retry_delay);
+  delay->GetReflection()->SetInt64(delay.get(), duration_type->FindFieldByName("seconds"), seconds.count());
+  delay->GetReflection()->SetInt32(delay.get(), duration_type->FindFieldByName("nanos"),
+                                   static_cast<int32_t>((retry_delay - seconds).count()));
+
+  const pb::Descriptor* retry_type = pool.FindMessageTypeByName("google.rpc.RetryInfo");
+  std::unique_ptr<pb::Message> retry(factory.GetPrototype(retry_type)->New());
+  retry->GetReflection()->SetAllocatedMessage(retry.get(), delay.release(), retry_type->FindFieldByName("retry_delay"));
+
+  const pb::Descriptor* status_type = pool.FindMessageTypeByName("google.rpc.Status");
+  std::unique_ptr<pb::Message> status(factory.GetPrototype(status_type)->New());
+  const pb::Reflection* r = status->GetReflection();
+  r->SetInt32(status.get(), status_type->FindFieldByName("code"), code);
+  r->SetString(status.get(), status_type->FindFieldByName("message"), std::string(message));
+  pb::Message* any = r->AddMessage(status.get(), status_type->FindFieldByName("details"));
+  any->GetReflection()->SetString(any, any->GetDescriptor()->FindFieldByName("type_url"),
+                                  "type.googleapis.com/google.rpc.RetryInfo");
+  any->GetReflection()->SetString(any, any->GetDescriptor()->FindFieldByName("value"), retry->SerializeAsString());
+  return status->SerializeAsString();
 }
 
 }  // namespace grpcdx::codec

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "codec/json_codec.hpp"
+#include "core/duration.hpp"
 
 namespace grpcdx::codec {
 
@@ -33,5 +34,9 @@ struct StatusDetails {
 // `options.pretty` is ignored: each detail is one compact object.
 StatusDetails decode_status_details(std::string_view bytes, const google::protobuf::DescriptorPool* call_pool,
                                     JsonOptions options);
+
+// A google.rpc.Status of `code` and `message` whose one detail is a google.rpc.RetryInfo of
+// `retry_delay`: the bytes of grpc-status-details-bin for a server that tells clients when to retry.
+std::string encode_retry_info_status(int code, std::string_view message, Duration retry_delay);
 
 }  // namespace grpcdx::codec

@@ -42,6 +42,22 @@ def status_of(out):
     return [e for e in t.json_lines(out) if e["event"] == "status"][-1]
 
 
+def grpcio_trailer(address, key):
+    """The trailer `key` of a failed EmptyCall made with python3-grpcio (a client that is not
+    grpcdx's), as bytes."""
+    import grpc
+    with grpc.insecure_channel(address) as channel:
+        empty = channel.unary_unary("/%s/EmptyCall" % SVC, request_serializer=lambda b: b,
+                                    response_deserializer=lambda b: b)
+        try:
+            empty(b"", timeout=10)
+        except grpc.RpcError as e:
+            for k, v in e.trailing_metadata() or ():
+                if k == key:
+                    return v
+        return None
+
+
 STREAM5 = json.dumps({"responseParameters": [{"size": 3, "intervalUs": 20000}] * 5})
 
 
@@ -126,6 +142,23 @@ class FaultTest(t.TestCase):
         self.assertEqual(counts, {"calls": 1, "faults": [{"spec": "abort=UNAVAILABLE,message=try again",
                                                           "matched": 1, "injected": 1}],
                                   "upstream_status": {}, "client_status": {"UNAVAILABLE": 1}})
+
+    def test_abort_with_retry_after_sends_a_retry_info(self):
+        spec = "abort=RESOURCE_EXHAUSTED,retry_after=1500ms,message=slow down"
+        with chaos(self.server, "--fault", spec) as c:
+            rc, out, err = call(c.address, "EmptyCall", "-o", "json")
+            self.assertEqual(rc, 64 + 8, err)
+            status = status_of(out)
+            self.assertEqual(status["message"], "slow down")
+            self.assertEqual(status["details"], [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                                                  "retryDelay": "1.500s"}])
+            # A gRPC client that is not grpcdx's gets the same bytes, field for field.
+            from python_server import _any, _field
+            trailer = grpcio_trailer(c.address, "grpc-status-details-bin")
+            self.assertEqual(trailer, _field(1, 8) + _field(2, "slow down") + _field(
+                3, _any("google.rpc.RetryInfo", _field(1, _field(1, 1) + _field(2, 500000000)))))
+            counts = c.counters(self)
+        self.assertEqual(counts["faults"][0]["spec"], spec)
 
     def test_delay(self):
         with chaos(self.server) as plain, chaos(self.server, "--fault", "delay=300ms") as slow:

@@ -48,6 +48,19 @@ TEST_CASE("emit envoy") {
   CHECK(e->notes.empty());
 }
 
+TEST_CASE("emit: an abort's RetryInfo has no mesh equivalent, and says so") {
+  EmitOptions o;
+  o.faults = {spec("abort=RESOURCE_EXHAUSTED,retry_after=2s")};
+  o.host = "orders";
+  for (auto format : {MeshFormat::istio, MeshFormat::envoy}) {
+    auto e = emit_mesh_config(format, o);
+    REQUIRE(e);
+    REQUIRE(e->notes.size() == 1);
+    CHECK(e->notes[0] ==
+          "'abort=RESOURCE_EXHAUSTED,retry_after=2s': retry_after has no mesh equivalent; the abort carries no RetryInfo");
+  }
+}
+
 TEST_CASE("emit with nothing to emit") {
   EmitOptions o;
   o.faults = {spec("drop")};

@@ -22,6 +22,8 @@ TEST_CASE("parse_fault_spec: kinds and their values") {
   CHECK(abort->code == 14);
   CHECK(abort->message == "try later");
   CHECK(parse_fault_spec("abort=5")->code == 5);
+  CHECK(!abort->retry_after);
+  CHECK(*parse_fault_spec("abort=RESOURCE_EXHAUSTED,retry_after=1500ms")->retry_after == 1500ms);
   CHECK(parse_fault_spec("abort,code=internal")->code == 13);
 
   auto cancel = parse_fault_spec("cancel,after=2");
@@ -55,6 +57,9 @@ TEST_CASE("parse_fault_spec: errors name the problem") {
   CHECK(parse_fault_spec("delay=soon").error().message == "invalid delay 'soon' (use a duration like 200ms or 1s)");
   CHECK(parse_fault_spec("delay=1s,jitter=2s").error().message == "jitter 2s is larger than the delay 1s");
   CHECK(parse_fault_spec("abort=14,jitter=1s").error().message == "key 'jitter' does not apply to 'abort'");
+  CHECK(parse_fault_spec("delay=1s,retry_after=1s").error().message == "key 'retry_after' does not apply to 'delay'");
+  CHECK(parse_fault_spec("abort=14,retry_after=soon").error().message ==
+        "invalid retry_after 'soon' (use a duration like 2s or 500ms)");
   CHECK(parse_fault_spec("drop,colour=red").error().message == "unknown key 'colour' (keys: pct, method, header, limit)");
   CHECK(parse_fault_spec("abort=14,pct=150").error().message ==
         "invalid pct '150' (use a percentage from 0 to 100, e.g. 30 or 0.5)");
@@ -82,6 +87,8 @@ TEST_CASE("to_flag_form is canonical and parses back") {
   CHECK(again->code == 14);
   CHECK(to_flag_form(*parse_fault_spec("delay=1500ms,jitter=100ms")) == "delay=1.5s,jitter=100ms");
   CHECK(to_flag_form(*parse_fault_spec("cancel,after=2")) == "cancel,after=2");
+  CHECK(to_flag_form(*parse_fault_spec("abort=8,message=slow down,retry_after=2000ms")) ==
+        "abort=RESOURCE_EXHAUSTED,retry_after=2s,message=slow down");
 }
 
 TEST_CASE("parse_rules: the same faults as JSON") {
@@ -89,7 +96,7 @@ TEST_CASE("parse_rules: the same faults as JSON") {
       {"kind": "abort", "code": "UNAVAILABLE", "pct": 30, "method": "pkg.S/*"},
       {"kind": "delay", "delay": "200ms", "jitter": "50ms"},
       {"kind": "cancel", "after": 2, "limit": 5},
-      {"kind": "abort", "code": 8, "pct": 12.5}]})",
+      {"kind": "abort", "code": 8, "pct": 12.5, "retry_after": "250ms"}]})",
                            "rules.json");
   REQUIRE(rules);
   REQUIRE(rules->size() == 4);
@@ -101,6 +108,7 @@ TEST_CASE("parse_rules: the same faults as JSON") {
   CHECK(*(*rules)[2].limit == 5);
   CHECK((*rules)[3].code == 8);
   CHECK((*rules)[3].pct == 12.5);
+  CHECK(*(*rules)[3].retry_after == 250ms);
   CHECK(parse_rules(R"({"faults": []})", "r.json")->empty());
 }
 

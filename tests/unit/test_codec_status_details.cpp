@@ -123,6 +123,20 @@ TEST_CASE("unknown types, odd type URLs and bytes that do not parse stay undecod
   CHECK(!got.details[3].decoded);
 }
 
+TEST_CASE("encode_retry_info_status writes what decode_status_details and the wire format expect") {
+  using namespace std::chrono_literals;
+  std::string bytes = encode_retry_info_status(8, "slow down", 1500ms);
+  // Field by field, from the public field numbers.
+  std::string retry_info = bytes_field(1, int_field(1, 1) + int_field(2, 500000000));
+  CHECK(bytes == status(8, "slow down", {any("type.googleapis.com/google.rpc.RetryInfo", retry_info)}));
+  auto got = decode_status_details(bytes, nullptr, {});
+  REQUIRE(got.details.size() == 1);
+  CHECK(got.details[0].json.dump() == R"({"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"1.500s"})");
+  // Whole seconds only, and zero.
+  CHECK(decode_status_details(encode_retry_info_status(14, "", 3s), nullptr, {}).details[0].json["retryDelay"] == "3s");
+  CHECK(decode_status_details(encode_retry_info_status(14, "", 0s), nullptr, {}).details[0].json["retryDelay"] == "0s");
+}
+
 TEST_CASE("invalid UTF-8 in a detail's string field leaves that detail undecoded") {
   auto got = decode_status_details(
       status(3, "x", {any("type.googleapis.com/google.rpc.ErrorInfo", bytes_field(1, "\xff\xfe"))}), nullptr, {});
