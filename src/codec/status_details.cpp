@@ -69,6 +69,10 @@ StatusDetails decode_status_details(std::string_view bytes, const pb::Descriptor
   options.pretty = false;
   MessageCodec codec(options);
   const pb::Descriptor* status_type = rpc_status_pool().FindMessageTypeByName("google.rpc.Status");
+  if (!status_type) {  // only if the embedded descriptor set were broken
+    result.malformed = true;
+    return result;
+  }
   auto status = codec.from_bytes(bytes, status_type);
   if (!status) {
     result.malformed = true;
