@@ -78,7 +78,9 @@ Result<int> run_demo(Io& io) {
   // A chaos proxy in front of the server, in-process, with the faults the chaos steps show.
   const std::vector<std::string> fault_texts = {
       "cancel,after=2,method=grpc.testing.TestService/StreamingOutputCall",
-      "abort=UNAVAILABLE,pct=10,method=grpc.testing.TestService/EmptyCall"};
+      "abort=UNAVAILABLE,pct=10,method=grpc.testing.TestService/EmptyCall",
+      "abort=RESOURCE_EXHAUSTED,retry_after=1500ms,message=slow down,method=grpc.testing.*/*,"
+      "header=x-demo:rate-limited"};
   chaos::ProxyOptions proxy_options;
   proxy_options.listen = "127.0.0.1:0";
   TRY(proxy_options.upstream.target, net::parse_target(addr));
@@ -152,6 +154,10 @@ Result<int> run_demo(Io& io) {
        exit_code_for_status(14),
        chaos_line},
       {"", {"call", via, "grpc.testing.TestService/EmptyCall", "--plaintext", "-H", "x-grpcdx-delay: 300ms", "-v"}},
+      {"Chaos: a rate limiter's answer, with the retry delay it asks for as a rich error detail "
+       "(google.rpc.RetryInfo; exit 64 + 8 RESOURCE_EXHAUSTED)",
+       {"call", via, "grpc.testing.TestService/UnaryCall", "--plaintext", "-H", "x-demo: rate-limited"},
+       exit_code_for_status(8)},
       {"Chaos: a server stream cancelled after 2 messages (exit 64 + 1 CANCELLED)",
        {"call", via, "grpc.testing.TestService/StreamingOutputCall", "--plaintext", "-d",
         R"({"responseParameters": [{"size": 1}, {"size": 1}, {"size": 1}, {"size": 1}, {"size": 1}]})"},
