@@ -227,7 +227,7 @@ Result<int> run_bench(const BenchOptions& opt, Io& io) {
     plan.proto_files = opt.schema.proto_files;
     plan.import_paths = opt.schema.import_paths;
     plan.protosets = opt.schema.protosets;
-    plan.metadata = conn.metadata;
+    plan.metadata = net::rpc_metadata(conn);
     plan.timeout = conn.rpc_timeout;
     plan.connect_timeout = conn.connect_timeout;
     plan.max_msg_size = conn.max_msg_size;

@@ -110,12 +110,12 @@ Result<int> run_call(const CallOptions& opt, Io& io) {
 
   report::CallReport report(io, {output_format(opt.output), opt.output.verbose, conn.show_secrets, json_options});
   std::string method_path = "/" + method->service()->full_name() + "/" + method->name();
-  report.request(method_path, conn.metadata);
+  report.request(method_path, net::rpc_metadata(conn));
 
   std::unique_ptr<stream::ReplayRecorder> recorder;
   if (!opt.record.empty()) {
     TRY(recorder, stream::ReplayRecorder::open(opt.record, conn.show_secrets));
-    recorder->request_metadata(0, conn.metadata);
+    recorder->request_metadata(0, net::rpc_metadata(conn));
   }
   // The recording is always compact JSON, whatever the output format.
   codec::JsonOptions record_options = json_options;

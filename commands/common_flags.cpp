@@ -77,6 +77,12 @@ void add_connection_flags(CLI::App* app, ConnectionFlags& f) {
   if (M::declares("-H,--header"))
     one_value_each(app->add_option("-H,--header", f.headers,
                                    "Request metadata 'key: value' (repeatable; -bin keys take base64)"));
+  if (M::declares("--rpc-header"))
+    one_value_each(app->add_option("--rpc-header", f.rpc_headers,
+                                   "Like -H, but only on the command's own RPCs, not on reflection (repeatable)"));
+  if (M::declares("--reflect-header"))
+    one_value_each(app->add_option("--reflect-header", f.reflect_headers,
+                                   "Like -H, but only on server reflection requests (repeatable)"));
   if (M::declares("--connect-timeout"))
     app->add_option("--connect-timeout", f.connect_timeout, "Give up connecting after this long")
         ->capture_default_str();
@@ -161,9 +167,12 @@ Result<net::ConnectionOptions> to_connection_options(const ConnectionFlags& f,
   o.servername = f.servername;
   o.authority = f.authority;
   o.show_secrets = f.show_secrets;
-  for (const auto& h : f.headers) {
-    TRY(auto entry, net::parse_header(h));
-    o.metadata.push_back(std::move(entry));
+  for (auto [flags, into] : {std::pair{&f.headers, &o.metadata}, std::pair{&f.rpc_headers, &o.rpc_metadata},
+                              std::pair{&f.reflect_headers, &o.reflect_metadata}}) {
+    for (const auto& h : *flags) {
+      TRY(auto entry, net::parse_header(h));
+      into->push_back(std::move(entry));
+    }
   }
   TRY(o.connect_timeout, parse_duration(f.connect_timeout));
   const std::string& timeout = f.timeout.empty() ? default_timeout : f.timeout;

@@ -22,6 +22,8 @@ struct ConnectionFlags {
   bool insecure = false;
   std::string cacert, cert, key, servername, authority;
   std::vector<std::string> headers;
+  std::vector<std::string> rpc_headers;      // --rpc-header: the command's own RPCs only
+  std::vector<std::string> reflect_headers;  // --reflect-header: server reflection only
   std::string connect_timeout = "10s";
   std::string timeout;  // empty: the command's default
   std::string keepalive;

@@ -138,7 +138,7 @@ Result<int> run_replay(const ReplayOptions& opt, Io& io) {
 
   report::CallReport report(io, {output_format(opt.output), opt.output.verbose, conn.show_secrets, json_options});
   std::string method_path = "/" + method->service()->full_name() + "/" + method->name();
-  report.request(method_path, conn.metadata);
+  report.request(method_path, net::rpc_metadata(conn));
 
   std::mutex out_mutex;  // gRPC threads, the stall monitor and the progress line all print
   std::atomic<uint64_t> sent{0}, got{0};

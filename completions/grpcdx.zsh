@@ -45,6 +45,8 @@ _grpcdx_list() {
     '--servername[Name used for SNI and to check the server certificate]:servername: ' \
     '--authority[Value of the :authority pseudo-header]:authority: ' \
     '*'{-H,--header}'[Request metadata '\''key: value'\'' (repeatable; -bin keys take base64)]:header: ' \
+    '*--rpc-header[Like -H, but only on the command'\''s own RPCs, not on reflection (repeatable)]:rpc-header: ' \
+    '*--reflect-header[Like -H, but only on server reflection requests (repeatable)]:reflect-header: ' \
     '--connect-timeout[Give up connecting after this long]:connect-timeout: ' \
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
@@ -72,6 +74,8 @@ _grpcdx_describe() {
     '--servername[Name used for SNI and to check the server certificate]:servername: ' \
     '--authority[Value of the :authority pseudo-header]:authority: ' \
     '*'{-H,--header}'[Request metadata '\''key: value'\'' (repeatable; -bin keys take base64)]:header: ' \
+    '*--rpc-header[Like -H, but only on the command'\''s own RPCs, not on reflection (repeatable)]:rpc-header: ' \
+    '*--reflect-header[Like -H, but only on server reflection requests (repeatable)]:reflect-header: ' \
     '--connect-timeout[Give up connecting after this long]:connect-timeout: ' \
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
@@ -99,6 +103,8 @@ _grpcdx_call() {
     '--servername[Name used for SNI and to check the server certificate]:servername: ' \
     '--authority[Value of the :authority pseudo-header]:authority: ' \
     '*'{-H,--header}'[Request metadata '\''key: value'\'' (repeatable; -bin keys take base64)]:header: ' \
+    '*--rpc-header[Like -H, but only on the command'\''s own RPCs, not on reflection (repeatable)]:rpc-header: ' \
+    '*--reflect-header[Like -H, but only on server reflection requests (repeatable)]:reflect-header: ' \
     '--connect-timeout[Give up connecting after this long]:connect-timeout: ' \
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
@@ -134,6 +140,8 @@ _grpcdx_replay() {
     '--servername[Name used for SNI and to check the server certificate]:servername: ' \
     '--authority[Value of the :authority pseudo-header]:authority: ' \
     '*'{-H,--header}'[Request metadata '\''key: value'\'' (repeatable; -bin keys take base64)]:header: ' \
+    '*--rpc-header[Like -H, but only on the command'\''s own RPCs, not on reflection (repeatable)]:rpc-header: ' \
+    '*--reflect-header[Like -H, but only on server reflection requests (repeatable)]:reflect-header: ' \
     '--connect-timeout[Give up connecting after this long]:connect-timeout: ' \
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
@@ -167,6 +175,8 @@ _grpcdx_probe() {
     '--servername[Name used for SNI and to check the server certificate]:servername: ' \
     '--authority[Value of the :authority pseudo-header]:authority: ' \
     '*'{-H,--header}'[Request metadata '\''key: value'\'' (repeatable; -bin keys take base64)]:header: ' \
+    '*--rpc-header[Like -H, but only on the command'\''s own RPCs, not on reflection (repeatable)]:rpc-header: ' \
+    '*--reflect-header[Like -H, but only on server reflection requests (repeatable)]:reflect-header: ' \
     '--connect-timeout[Give up connecting after this long]:connect-timeout: ' \
     '--timeout[Bound of each stage (default 5s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
@@ -193,6 +203,8 @@ _grpcdx_health() {
     '--servername[Name used for SNI and to check the server certificate]:servername: ' \
     '--authority[Value of the :authority pseudo-header]:authority: ' \
     '*'{-H,--header}'[Request metadata '\''key: value'\'' (repeatable; -bin keys take base64)]:header: ' \
+    '*--rpc-header[Like -H, but only on the command'\''s own RPCs, not on reflection (repeatable)]:rpc-header: ' \
+    '*--reflect-header[Like -H, but only on server reflection requests (repeatable)]:reflect-header: ' \
     '--connect-timeout[Give up connecting after this long]:connect-timeout: ' \
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
@@ -219,6 +231,8 @@ _grpcdx_chaos() {
     '--servername[Name used for SNI and to check the server certificate]:servername: ' \
     '--authority[Value of the :authority pseudo-header]:authority: ' \
     '*'{-H,--header}'[Request metadata '\''key: value'\'' (repeatable; -bin keys take base64)]:header: ' \
+    '*--rpc-header[Like -H, but only on the command'\''s own RPCs, not on reflection (repeatable)]:rpc-header: ' \
+    '*--reflect-header[Like -H, but only on server reflection requests (repeatable)]:reflect-header: ' \
     '--connect-timeout[Give up connecting after this long]:connect-timeout: ' \
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
@@ -250,6 +264,8 @@ _grpcdx_interop() {
     '--servername[Name used for SNI and to check the server certificate]:servername: ' \
     '--authority[Value of the :authority pseudo-header]:authority: ' \
     '*'{-H,--header}'[Request metadata '\''key: value'\'' (repeatable; -bin keys take base64)]:header: ' \
+    '*--rpc-header[Like -H, but only on the command'\''s own RPCs, not on reflection (repeatable)]:rpc-header: ' \
+    '*--reflect-header[Like -H, but only on server reflection requests (repeatable)]:reflect-header: ' \
     '--connect-timeout[Give up connecting after this long]:connect-timeout: ' \
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
@@ -273,6 +289,8 @@ _grpcdx_bench() {
     '--servername[Name used for SNI and to check the server certificate]:servername: ' \
     '--authority[Value of the :authority pseudo-header]:authority: ' \
     '*'{-H,--header}'[Request metadata '\''key: value'\'' (repeatable; -bin keys take base64)]:header: ' \
+    '*--rpc-header[Like -H, but only on the command'\''s own RPCs, not on reflection (repeatable)]:rpc-header: ' \
+    '*--reflect-header[Like -H, but only on server reflection requests (repeatable)]:reflect-header: ' \
     '--connect-timeout[Give up connecting after this long]:connect-timeout: ' \
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \

@@ -237,7 +237,7 @@ class ProxyCall final {
       if (m_core.header_faults && (k == k_header_delay || k == k_header_abort)) continue;
       m_up_ctx.AddMetadata(k, v);
     }
-    for (const auto& m : m_core.upstream.metadata) m_up_ctx.AddMetadata(m.key, m.value);
+    for (const auto& m : net::rpc_metadata(m_core.upstream)) m_up_ctx.AddMetadata(m.key, m.value);
     auto deadline = m_ctx.deadline();
     if (m_core.upstream.rpc_timeout) deadline = std::min(deadline, after(*m_core.upstream.rpc_timeout));
     if (deadline != std::chrono::system_clock::time_point::max()) m_up_ctx.set_deadline(deadline);

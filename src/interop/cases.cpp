@@ -137,7 +137,7 @@ Failure empty_stream(Context& c) {
 
 Failure timeout_on_sleeping_server(Context& c) {
   grpc::ClientContext ctx;
-  for (const auto& m : c.conn.metadata) ctx.AddMetadata(m.key, m.value);
+  net::prepare_context(ctx, c.conn, std::nullopt);
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(1));
   auto stream = c.stub->FullDuplexCall(&ctx);
   gt::StreamingOutputCallRequest request;

@@ -130,9 +130,17 @@ Result<std::shared_ptr<grpc::Channel>> open_channel(const ConnectionOptions& opt
   return channel;
 }
 
+Metadata rpc_metadata(const ConnectionOptions& opt) {
+  Metadata all = opt.metadata;
+  all.insert(all.end(), opt.rpc_metadata.begin(), opt.rpc_metadata.end());
+  return all;
+}
+
 void prepare_context(grpc::ClientContext& ctx, const ConnectionOptions& opt,
-                     std::optional<Duration> timeout_override) {
+                     std::optional<Duration> timeout_override, RequestKind kind) {
   for (const auto& m : opt.metadata) ctx.AddMetadata(m.key, m.value);
+  for (const auto& m : kind == RequestKind::rpc ? opt.rpc_metadata : opt.reflect_metadata)
+    ctx.AddMetadata(m.key, m.value);
   auto timeout = timeout_override ? timeout_override : opt.rpc_timeout;
   if (timeout && timeout->count() > 0)
     ctx.set_deadline(std::chrono::system_clock::now() +

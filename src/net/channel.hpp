@@ -24,7 +24,9 @@ struct ConnectionOptions {
   std::string cert, key;       // client certificate and key (mTLS)
   std::string servername;      // SNI and the name checked against the certificate
   std::string authority;       // :authority; empty: the target's default
-  Metadata metadata;           // from -H
+  Metadata metadata;           // from -H: on every request
+  Metadata rpc_metadata;       // from --rpc-header: on the command's own RPCs only
+  Metadata reflect_metadata;   // from --reflect-header: on server reflection only
   Duration connect_timeout = std::chrono::seconds(10);
   std::optional<Duration> rpc_timeout;  // deadline of each RPC
   std::optional<Duration> keepalive;
@@ -48,9 +50,16 @@ Result<void> wait_for_connection(grpc::Channel& channel, const ConnectionOptions
 // make_channel then wait_for_connection.
 Result<std::shared_ptr<grpc::Channel>> open_channel(const ConnectionOptions& opt);
 
-// Adds -H metadata and the RPC deadline (if any) to a context.
+// The metadata of the command's own RPCs: -H, then --rpc-header.
+Metadata rpc_metadata(const ConnectionOptions& opt);
+
+// Which requests a context is for: the command's own RPCs, or server reflection.
+enum class RequestKind { rpc, reflection };
+
+// Adds the metadata of `kind` (-H, then --rpc-header or --reflect-header) and the RPC deadline
+// (if any) to a context.
 void prepare_context(grpc::ClientContext& ctx, const ConnectionOptions& opt,
-                     std::optional<Duration> timeout_override = std::nullopt);
+                     std::optional<Duration> timeout_override = std::nullopt, RequestKind kind = RequestKind::rpc);
 
 // Reads a whole file. Fails (local) naming the file and the reason.
 Result<std::string> read_file(const std::string& path, std::string_view what = "file");

@@ -42,8 +42,9 @@ class BidiStream final : public ReflectionClient::Stream {
   BidiStream(const std::shared_ptr<grpc::Channel>& channel, const char* method_path,
              const net::ConnectionOptions& conn)
       : m_method(method_path, grpc::internal::RpcMethod::BIDI_STREAMING, channel) {
-    net::prepare_context(m_ctx, conn, conn.rpc_timeout ? conn.rpc_timeout
-                                                       : Duration(k_default_reflection_timeout));
+    net::prepare_context(m_ctx, conn,
+                         conn.rpc_timeout ? conn.rpc_timeout : Duration(k_default_reflection_timeout),
+                         net::RequestKind::reflection);
     deadline = m_ctx.deadline();
     m_stream.reset(grpc::internal::ClientReaderWriterFactory<Request, Response>::Create(
         channel.get(), m_method, &m_ctx));

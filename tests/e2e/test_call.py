@@ -2,6 +2,7 @@
 # from flags, files and stdin, metadata echo, --max-messages, over every schema source; TLS,
 # --insecure and mutual TLS against `grpcdx serve`; rich error details from python3-grpcio.
 import json
+import os
 import time
 
 import grpcdx_test as t
@@ -291,6 +292,48 @@ class CallErrorDetails(t.TestCase):
         self.assertEqual(rc, 64 + 9, err)
         status = [e for e in t.json_lines(out) if e.get("event") == "status"][-1]
         self.assertEqual(status["details"], self.DETAILS)
+
+
+class RpcAndReflectHeaders(t.TestCase):
+    """-H goes on every request; --rpc-header only on the call, --reflect-header only on reflection.
+    A chaos proxy tells which requests carried a header: it aborts reflection when `x-where`
+    reached it, and the call when `x-where` reached that."""
+
+    def run_through(self, *flags):
+        with t.serve() as server, t.chaos(
+                server,
+                "--fault", "abort=PERMISSION_DENIED,message=header on reflection,method=grpc.reflection.*/*,"
+                           "header=x-where:*",
+                "--fault", "abort=FAILED_PRECONDITION,message=header on the call,method=%s/*,header=x-where:*" % SVC
+        ) as proxy:
+            return t.run(["call", proxy.address, SVC + "/EmptyCall", "--plaintext"] + list(flags))
+
+    def test_where_each_kind_of_header_goes(self):
+        # -H: on reflection (the first request), which fails.
+        self.assert_fails(self.run_through("-H", "x-where: both"), 64 + 7, "header on reflection")
+        # --rpc-header: reflection passes, the call carries it.
+        self.assert_fails(self.run_through("--rpc-header", "x-where: rpc"), 64 + 9, "header on the call")
+        # --reflect-header: on reflection only.
+        self.assert_fails(self.run_through("--reflect-header", "x-where: reflection"), 64 + 7,
+                          "header on reflection")
+        # Neither: the call goes through.
+        self.assertEqual(json.loads(self.assert_ok(self.run_through())), {})
+
+    def test_verbose_and_record_show_the_calls_metadata(self):
+        path = os.path.join(t.tmpdir(), "headers.replay")
+        with t.serve() as server:
+            rc, out, err = t.run(["call", server, SVC + "/EmptyCall", "--plaintext", "-v", "-H", "x-a: 1",
+                                  "--rpc-header", "x-b: 2", "--reflect-header", "x-c: 3", "--record", path])
+        self.assertEqual(rc, 0, err)
+        self.assertIn("Request metadata:\n  x-a: 1\n  x-b: 2\n", err)
+        self.assertNotIn("x-c", err)
+        with open(path) as f:
+            first = json.loads(f.readline())
+        self.assertEqual(first.get("metadata"), {"x-a": ["1"], "x-b": ["2"]})
+
+    def test_a_malformed_one_is_a_usage_error(self):
+        self.assert_fails(t.run(["call", "127.0.0.1:1", SVC + "/EmptyCall", "--plaintext", "--rpc-header",
+                                 "novalue"]), 2, "novalue")
 
 
 class CallOverTls(t.TestCase):
