@@ -33,11 +33,8 @@ void print_schema_stats(Io& io, const schema::SchemaSource& source) {
 }
 
 // --protoset-out: the files of the listed services (or of the one service), with their imports.
-Result<void> save_listed_schema(schema::SchemaSource& source, const ListOptions& opt, const std::string& path) {
-  std::vector<std::string> names{opt.service};
-  if (opt.service.empty()) {
-    TRY(names, source.list_services());
-  }
+Result<void> save_listed_schema(schema::SchemaSource& source, const std::vector<std::string>& names,
+                                const std::string& path) {
   std::vector<const google::protobuf::FileDescriptor*> files;
   for (const auto& name : names) {
     auto service = source.find_service(name);
@@ -54,10 +51,12 @@ Result<int> run_list(const ListOptions& opt, Io& io) {
   keep_until_exit(source);  // main() exits without tearing the channel and pool down
   const auto format = output_format(opt.output);
   Result<std::string> text;
+  std::vector<std::string> listed{opt.service};  // the services --protoset-out saves
   if (opt.service.empty()) {
     auto services = source->list_services();
     if (services) text = report::render_services(format, *services);
     else text = std::unexpected(services.error());
+    if (services) listed = std::move(*services);
   } else {
     auto service = source->find_service(opt.service);
     if (service) text = report::render_methods(format, **service);
@@ -65,7 +64,7 @@ Result<int> run_list(const ListOptions& opt, Io& io) {
   }
   if (opt.output.verbose) print_schema_stats(io, *source);
   if (!text) return std::unexpected(text.error());
-  if (!opt.protoset_out.empty()) TRY_VOID(save_listed_schema(*source, opt, opt.protoset_out));
+  if (!opt.protoset_out.empty()) TRY_VOID(save_listed_schema(*source, listed, opt.protoset_out));
   io.out << *text << std::flush;
   return 0;
 }

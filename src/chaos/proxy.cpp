@@ -237,7 +237,9 @@ class ProxyCall final {
       if (m_core.header_faults && (k == k_header_delay || k == k_header_abort)) continue;
       m_up_ctx.AddMetadata(k, v);
     }
-    for (const auto& m : net::rpc_metadata(m_core.upstream)) m_up_ctx.AddMetadata(m.key, m.value);
+    // -H and --rpc-header, without building a list per call.
+    for (const auto* list : {&m_core.upstream.metadata, &m_core.upstream.rpc_metadata})
+      for (const auto& m : *list) m_up_ctx.AddMetadata(m.key, m.value);
     auto deadline = m_ctx.deadline();
     if (m_core.upstream.rpc_timeout) deadline = std::min(deadline, after(*m_core.upstream.rpc_timeout));
     if (deadline != std::chrono::system_clock::time_point::max()) m_up_ctx.set_deadline(deadline);

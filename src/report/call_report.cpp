@@ -133,7 +133,7 @@ void CallReport::status(const rpc::CallResult& r, std::optional<Duration> connec
   if (m_options.verbose) {
     print_metadata_text(m_io.err, "Response trailers", r.trailers, m_options.show_secrets);
     m_io.err << fmt::format("Status: {} ({}){}{}\n", rpc::status_name(r.code), r.code,
-                            r.message.empty() ? "" : ": ", r.message);
+                            r.message.empty() ? "" : ": ", printable_line(r.message));
   }
   // Each detail on a line of its own: its type, then its fields as compact JSON.
   for (const auto& detail : details.details) {

@@ -331,6 +331,13 @@ class RpcAndReflectHeaders(t.TestCase):
             first = json.loads(f.readline())
         self.assertEqual(first.get("metadata"), {"x-a": ["1"], "x-b": ["2"]})
 
+    def test_chaos_adds_rpc_headers_to_what_it_sends_upstream(self):
+        # The built-in server echoes the first value of x-grpc-test-echo-initial.
+        with t.serve() as server, t.chaos(server, "--rpc-header", "x-grpc-test-echo-initial: rpc") as proxy:
+            rc, out, err = t.run(["call", proxy.address, SVC + "/EmptyCall", "--plaintext", "-o", "json"])
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(t.json_lines(out)[0]["metadata"].get("x-grpc-test-echo-initial"), ["rpc"])
+
     def test_a_malformed_one_is_a_usage_error(self):
         self.assert_fails(t.run(["call", "127.0.0.1:1", SVC + "/EmptyCall", "--plaintext", "--rpc-header",
                                  "novalue"]), 2, "novalue")

@@ -108,6 +108,12 @@ class HostileTest(t.TestCase):
             line = self.assert_fails(self.run_bounded(["call", address, UNARY, "--plaintext", "--timeout", "5s",
                                                        "-d", data], 5), 64 + 2)
             self.assertEqual(line, "error: UNKNOWN (2): a?]0;owned?b?[2J c")
+            # -v's Status line too.
+            rc, _, err = self.run_bounded(["call", address, UNARY, "--plaintext", "--timeout", "5s", "-d", data,
+                                           "-v"], 5)
+            self.assertEqual(rc, 64 + 2, err)
+            self.assertIn("Status: UNKNOWN (2): a?]0;owned?b?[2J c\n", err)
+            self.assertNotIn("\x1b", err)
             # JSON keeps the message exact, escaped as JSON strings are.
             rc, out, err = self.run_bounded(["call", address, UNARY, "--plaintext", "--timeout", "5s", "-d", data,
                                              "-o", "json"], 5)
