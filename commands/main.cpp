@@ -2,6 +2,7 @@
 // output and an exit code. The only place that catches CLI11's parse errors.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -9,10 +10,13 @@
 #include <filesystem>
 #include <iostream>
 #include <iterator>
+#include <string_view>
+#include <vector>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include "commands/argv_hints.hpp"
 #include "commands/command.hpp"
 #include "commands/error_output.hpp"
 #include "core/keep_until_exit.hpp"
@@ -54,6 +58,29 @@ int main(int argc, char** argv) {
   }
   if (!color_option) return grpcdx::commands::print_error(std::cerr, color_option.error());
 
+  // `grpcdx --version` is `grpcdx version`.
+  char version_word[] = "version";
+  if (argc >= 2 && std::string_view(argv[1]) == "--version") argv[1] = version_word;
+  const std::vector<std::string_view> args(argv + 1, argv + argc);
+  if (argc >= 2 && std::string_view(argv[1]) != "--help" && std::string_view(argv[1]) != "-h" &&
+      std::string_view(argv[1]) != "--help-all") {
+    // grpcurl's order (`-plaintext HOST list`): say the line grpcdx takes.
+    const auto commands = grpcdx::commands::command_names();
+    auto verb = std::find_if(args.begin(), args.end(), [&](std::string_view a) {
+      return std::find(commands.begin(), commands.end(), a) != commands.end();
+    });
+    if (verb != args.end() && verb != args.begin()) {
+      CLI::App full{"grpcdx", "grpcdx"};
+      grpcdx::commands::CommandSlot unused;
+      grpcdx::commands::register_all(full, unused);
+      if (auto line = grpcdx::commands::reordered_command_line(
+              args, commands, grpcdx::commands::long_flag_names(full, *verb))) {
+        std::cerr << "error: the command comes first: " << *line << std::endl;
+        return grpcdx::k_exit_usage;
+      }
+    }
+  }
+
   CLI::App app{"grpcdx: diagnose gRPC services and inject faults into them", "grpcdx"};
   grpcdx::commands::CommandSlot slot;
   grpcdx::commands::register_for(app, slot, argc, argv);
@@ -68,6 +95,16 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
     std::string what = e.what();
+    // A grpcurl habit: long flags with one dash. Looked up in the whole definition (the parsed
+    // one declares only the options the line names).
+    {
+      CLI::App full{"grpcdx", "grpcdx"};
+      grpcdx::commands::CommandSlot unused;
+      grpcdx::commands::register_all(full, unused);
+      std::string_view command = app.get_subcommands().empty() ? std::string_view() : app.get_subcommands().front()->get_name();
+      std::string hints = grpcdx::commands::single_dash_hints(args, grpcdx::commands::long_flag_names(full, command));
+      if (!hints.empty()) what += " (" + hints + ")";
+    }
     std::cerr << "error: " << what << " (see 'grpcdx " << (app.get_subcommands().empty() ? std::string("--help")
                                                                                           : app.get_subcommands().front()->get_name() + " --help")
               << "')" << std::endl;
