@@ -142,6 +142,7 @@ std::vector<std::pair<std::string, std::string>> html_parameters(const BenchOpti
 
 Result<int> run_bench(const BenchOptions& opt, Io& io) {
   TRY(auto conn, to_connection_options(opt.conn, "10s"));
+  conn.timeout_bounds_connect = false;  // --timeout is each call's deadline under load
   if (opt.concurrency < 1) return usage_error("invalid -c: the number of concurrent calls must be at least 1");
   if (opt.connections < 1) return usage_error("invalid --connections: must be at least 1");
   if (opt.has_total && opt.total_calls == 0) return usage_error("invalid -n 0: give a positive number of calls");
@@ -198,7 +199,7 @@ Result<int> run_bench(const BenchOptions& opt, Io& io) {
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   std::unique_ptr<schema::SchemaSource> schema;
   const bool need_load = opt.emit.empty();
-  if (opt.schema.uses_files()) {
+  if (!opt.schema.uses_reflection()) {
     TRY(schema, schema::open_schema(opt.schema, nullptr, conn));
   } else {
     TRY(auto channel, net::open_channel(conn));
@@ -211,7 +212,14 @@ Result<int> run_bench(const BenchOptions& opt, Io& io) {
   codec::JsonOptions json_options;
   json_options.allow_unknown_fields = opt.allow_unknown_fields;
   codec::MessageCodec codec(json_options);
-  TRY(auto requests, load::RequestSet::create(json_messages, method->input_type(), codec, source));
+  load::MethodNames names{method->full_name(),
+                          method->name(),
+                          method->service()->full_name(),
+                          method->input_type()->full_name(),
+                          method->output_type()->full_name(),
+                          method->client_streaming(),
+                          method->server_streaming()};
+  TRY(auto requests, load::RequestSet::create(json_messages, method->input_type(), codec, source, std::move(names)));
 
   if (!need_load) {
     load::K6Plan plan;

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <grpcpp/grpcpp.h>
 
 #include "codec/json_codec.hpp"
 #include "commands/command.hpp"
@@ -36,6 +37,7 @@ struct CallOptions {
   std::string on_stall = "fail";
   std::string record;  // replay file to write; empty: none
   std::string protoset_out;  // where to save the method's schema; empty: nowhere
+  std::string format = "json";  // --format: of -d and of the printed messages
 };
 
 namespace {
@@ -60,13 +62,21 @@ Result<int> run_call(const CallOptions& opt, Io& io) {
   json_options.proto_names = opt.proto_names;
   json_options.allow_unknown_fields = opt.allow_unknown_fields;
   json_options.pretty = output_format(opt.output) == report::OutputFormat::text;
+  // --format text: requests in text format; responses too where they are printed as text (the
+  // JSON events of -o json always hold JSON).
+  const bool text_format = opt.format == "text";
+  json_options.text_format = text_format && json_options.pretty;
   codec::MessageCodec codec(json_options);
+  codec::JsonOptions request_options = json_options;
+  request_options.text_format = text_format;
+  codec::MessageCodec request_codec(request_options);
 
   // Input that is not a streaming stdin is read and checked before any RPC is made.
   std::string source_name = !opt.has_data ? "-d" : opt.data == "@-" ? "standard input"
                             : opt.data.starts_with("@")              ? opt.data.substr(1)
                                                                      : "-d";
-  bool stream_stdin = opt.has_data && opt.data == "@-";
+  // Text-format messages are cut at record separators, so a text stdin is read whole.
+  bool stream_stdin = opt.has_data && opt.data == "@-" && !text_format;
   std::optional<std::string> data_text;
   if (opt.has_data && !stream_stdin) {
     TRY(auto text, rpc::read_request_text(opt.data));
@@ -91,11 +101,11 @@ Result<int> run_call(const CallOptions& opt, Io& io) {
   std::unique_ptr<rpc::RequestSource> requests;
   std::optional<std::string> unary_request;  // the one request of a unary method
   if (stream_stdin) {
-    requests = std::make_unique<rpc::StreamingJsonSource>(STDIN_FILENO, source_name, method->input_type(), codec);
+    requests = std::make_unique<rpc::StreamingJsonSource>(STDIN_FILENO, source_name, method->input_type(), request_codec);
   } else {
     std::vector<std::string> messages;
     if (data_text) {
-      TRY(messages, rpc::encode_json_messages(*data_text, source_name, method->input_type(), codec));
+      TRY(messages, rpc::encode_json_messages(*data_text, source_name, method->input_type(), request_codec));
     }
     if (!client_streams) {
       if (messages.size() > 1)
@@ -110,7 +120,10 @@ Result<int> run_call(const CallOptions& opt, Io& io) {
 
   report::CallReport report(io, {output_format(opt.output), opt.output.verbose, conn.show_secrets, json_options});
   std::string method_path = "/" + method->service()->full_name() + "/" + method->name();
-  report.request(method_path, net::rpc_metadata(conn));
+  net::Metadata shown = net::rpc_metadata(conn);
+  // gRPC writes user-agent itself, with the prefix --user-agent / -H 'user-agent: ...' gave.
+  if (!conn.user_agent.empty()) shown.push_back({"user-agent", conn.user_agent + " grpc-c++/" + grpc::Version()});
+  report.request(method_path, shown);
 
   std::unique_ptr<stream::ReplayRecorder> recorder;
   if (!opt.record.empty()) {
@@ -120,6 +133,7 @@ Result<int> run_call(const CallOptions& opt, Io& io) {
   // The recording is always compact JSON, whatever the output format.
   codec::JsonOptions record_options = json_options;
   record_options.pretty = false;
+  record_options.text_format = false;
   codec::MessageCodec record_codec(record_options);
   const auto call_start = std::chrono::steady_clock::now();
 
@@ -213,6 +227,7 @@ void register_call(CLI::App& app, CommandSlot& slot) {
   auto opt = std::make_shared<CallOptions>();
   auto* cmd = app.add_subcommand("call", "Call a method (unary, client, server or bidi streaming) with JSON in and out");
   add_connection_flags(cmd, opt->conn);
+  add_max_time_flag(cmd, opt->conn);
   cmd->add_option("method", opt->method, "pkg.Service/Method or pkg.Service.Method")->required();
   CLI::Option* data = nullptr;
   if (M::declares("-d,--data"))
@@ -222,6 +237,12 @@ void register_call(CLI::App& app, CommandSlot& slot) {
   add_schema_flags(cmd, opt->schema);
   add_protoset_out_flag(cmd, opt->protoset_out);
   add_output_flags(cmd, opt->output);
+  if (M::declares("--format"))
+    cmd->add_option("--format", opt->format,
+                    "Messages in -d and in text output as protobuf JSON or protobuf text format (several text "
+                    "messages are separated by the ASCII record separator, 0x1E)")
+        ->check(CLI::IsMember({"json", "text"}))
+        ->capture_default_str();
   if (M::declares("--emit-defaults"))
     cmd->add_flag("--emit-defaults", opt->emit_defaults, "Print fields that hold default values");
   if (M::declares("--proto-names"))

@@ -1,10 +1,20 @@
 // The shared flag groups and their conversion into library options.
 #include "commands/common_flags.hpp"
 
+#include <unistd.h>
+
 #include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+
 #include <fmt/format.h>
 
+#include "core/current_step.hpp"
+#include "core/printable.hpp"
 #include "net/security.hpp"
+#include "rpc/exit_codes.hpp"
 
 namespace grpcdx::commands {
 
@@ -90,9 +100,22 @@ void add_connection_flags(CLI::App* app, ConnectionFlags& f) {
   if (M::declares("--keepalive")) app->add_option("--keepalive", f.keepalive, "HTTP/2 keepalive ping interval");
   if (M::declares("--max-msg-size"))
     app->add_option("--max-msg-size", f.max_msg_size, "Largest message accepted, in bytes (e.g. 4MB)");
+  if (M::declares("--user-agent"))
+    app->add_option("--user-agent", f.user_agent, "Put TEXT before gRPC's own user-agent (as -H 'user-agent: TEXT')")
+        ->type_name("TEXT");
+  if (M::declares("--expand-headers"))
+    app->add_flag("--expand-headers", f.expand_headers,
+                  "Replace ${NAME} in header values with the environment variable NAME");
   if (M::declares("--show-secrets"))
     app->add_flag("--show-secrets", f.show_secrets,
                   "Do not redact secrets (authorization, cookies, tokens) in -v output and --record files");
+}
+
+void add_max_time_flag(CLI::App* app, ConnectionFlags& f) {
+  if (MentionedOptions::declares("--max-time"))
+    app->add_option("--max-time", f.max_time,
+                    "Bound the whole command (connecting, reflection, every RPC); exit 68 when it fires")
+        ->type_name("DUR");
 }
 
 void add_upstream_flags(CLI::App* app, ConnectionFlags& f) {
@@ -112,6 +135,9 @@ void add_schema_flags(CLI::App* app, schema::SchemaOptions& s) {
   if (M::declares("--protoset"))
     one_value_each(app->add_option("--protoset", s.protosets,
                                    "Take the schema from this FileDescriptorSet file (repeatable)"));
+  if (M::declares("--use-reflection"))
+    app->add_flag("--use-reflection", s.use_reflection,
+                  "With --proto/--protoset: ask server reflection for what the files lack");
 }
 
 void add_protoset_out_flag(CLI::App* app, std::string& path) {
@@ -167,12 +193,30 @@ Result<net::ConnectionOptions> to_connection_options(const ConnectionFlags& f,
   o.servername = f.servername;
   o.authority = f.authority;
   o.show_secrets = f.show_secrets;
+  o.user_agent = f.user_agent;
   for (auto [flags, into] : {std::pair{&f.headers, &o.metadata}, std::pair{&f.rpc_headers, &o.rpc_metadata},
                               std::pair{&f.reflect_headers, &o.reflect_metadata}}) {
     for (const auto& h : *flags) {
-      TRY(auto entry, net::parse_header(h));
+      std::string text = h;
+      if (f.expand_headers) {
+        TRY(text, expand_environment(h));
+      }
+      TRY(auto entry, net::parse_header(text));
+      // gRPC writes user-agent itself and drops it from the metadata: it goes into the channel.
+      if (entry.key == "user-agent" && into != &o.reflect_metadata) {
+        if (o.user_agent.empty()) o.user_agent = entry.value;
+        continue;
+      }
       into->push_back(std::move(entry));
     }
+  }
+  if (f.expand_headers && !o.user_agent.empty()) {
+    TRY(o.user_agent, expand_environment(o.user_agent));
+  }
+  if (!f.max_time.empty()) {
+    TRY(auto limit, parse_duration(f.max_time));
+    if (limit.count() <= 0) return usage_error(fmt::format("invalid --max-time '{}': must be more than 0", f.max_time));
+    arm_max_time(limit, f.max_time);
   }
   TRY(o.connect_timeout, parse_duration(f.connect_timeout));
   const std::string& timeout = f.timeout.empty() ? default_timeout : f.timeout;
@@ -195,6 +239,46 @@ Result<net::ConnectionOptions> to_connection_options(const ConnectionFlags& f,
   if (auto warning = net::exposure_warning(o.target, o.plaintext, o.insecure))
     warnings << "warning: " << *warning << std::endl;
   return o;
+}
+
+void arm_max_time(Duration limit, std::string limit_text) {
+  static std::once_flag armed;
+  std::call_once(armed, [&] {
+    auto until = std::chrono::steady_clock::now() + limit;
+    std::thread([until, text = std::move(limit_text)] {
+      std::this_thread::sleep_until(until);
+      // Whatever the command is doing, the bound wins: one line and exit 68, written with
+      // write(2) so no stream lock another thread may hold can delay it.
+      std::string line = fmt::format("error: DEADLINE_EXCEEDED (4): --max-time {} reached while {}\n", text,
+                                     printable_line(current_step()));
+      std::fflush(stdout);
+      ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
+      (void)ignored;
+      _exit(exit_code_for_status(4));
+    }).detach();
+  });
+}
+
+Result<std::string> expand_environment(const std::string& value) {
+  std::string out;
+  size_t i = 0;
+  while (i < value.size()) {
+    size_t open = value.find("${", i);
+    if (open == std::string::npos) break;
+    size_t close = value.find('}', open + 2);
+    if (close == std::string::npos)
+      return usage_error(fmt::format("--expand-headers: '${{' without '}}' in '{}'", value));
+    std::string name = value.substr(open + 2, close - open - 2);
+    const char* env = name.empty() ? nullptr : std::getenv(name.c_str());
+    if (!env)
+      return usage_error(fmt::format("--expand-headers: environment variable '{}' is not set", name),
+                         "export it, or drop --expand-headers to send '${...}' as written");
+    out.append(value, i, open - i);
+    out += env;
+    i = close + 1;
+  }
+  out.append(value, i, std::string::npos);
+  return out;
 }
 
 std::string shell_quote(const std::string& arg) {

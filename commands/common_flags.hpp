@@ -28,6 +28,9 @@ struct ConnectionFlags {
   std::string timeout;  // empty: the command's default
   std::string keepalive;
   std::string max_msg_size;
+  std::string user_agent;     // --user-agent
+  bool expand_headers = false;  // --expand-headers: ${NAME} in header values from the environment
+  std::string max_time;       // --max-time (one-shot commands only; add_max_time_flag)
   bool show_secrets = false;
 };
 
@@ -64,6 +67,10 @@ class MentionedOptions {
 // Adds TARGET (positional, required) and the connection flags of SPEC.md.
 void add_connection_flags(CLI::App* app, ConnectionFlags& flags);
 
+// Adds --max-time DUR: a bound on the whole command (one-shot commands: list, describe, call,
+// health, probe, interop).
+void add_max_time_flag(CLI::App* app, ConnectionFlags& flags);
+
 // Adds the connection flags of add_connection_flags with `--target` (an option, not required by
 // CLI11: commands that can run without it check it themselves) instead of the positional TARGET.
 // For commands that talk to an upstream while serving, like `chaos`.
@@ -83,12 +90,23 @@ void add_output_flags(CLI::App* app, OutputFlags& flags,
 // Validates and converts the connection flags. `default_timeout` is the command's RPC
 // deadline when --timeout is not given (empty: none). Prints one "warning: ..." line to
 // `warnings` when --plaintext or --insecure is used toward a target that is not loopback.
-// Fails (usage) on bad values.
+// With --max-time it arms the whole command's bound (arm_max_time). Fails (usage) on bad
+// values and, with --expand-headers, on a ${NAME} that is not set.
+// A `user-agent` header (-H or --rpc-header) becomes the channel's user-agent prefix, as
+// --user-agent: gRPC writes that header itself and would drop the metadata.
 Result<net::ConnectionOptions> to_connection_options(const ConnectionFlags& flags,
                                                      const std::string& default_timeout = "",
                                                      std::ostream& warnings = std::cerr);
 
 report::OutputFormat output_format(const OutputFlags& flags);
+
+// From now on the process ends after `limit`: one error line naming the step that was running
+// (current_step()) and exit 68 (DEADLINE_EXCEEDED), wherever it is. Once per process.
+void arm_max_time(Duration limit, std::string limit_text);
+
+// `value` with each ${NAME} replaced by the environment variable NAME. Fails (usage) naming a
+// variable that is not set, or a '${' without its '}'.
+Result<std::string> expand_environment(const std::string& value);
 
 // Parses a byte size such as "4194304", "4MB", "4MiB" or "512KB". Fails (usage).
 Result<int> parse_byte_size(const std::string& text);

@@ -1,5 +1,7 @@
 // `grpcdx health TARGET [--service NAME] [--watch]`: the serving status from
 // grpc.health.v1.Health, once or as it changes.
+#include <chrono>
+
 #include <fmt/format.h>
 
 #include "commands/command.hpp"
@@ -26,11 +28,20 @@ int exit_for(const health::HealthReply& reply) { return reply.serving() ? k_exit
 
 Result<int> run_check(const HealthOptions& opt, Io& io) {
   TRY(auto conn, to_connection_options(opt.conn, "10s"));
+  auto start = std::chrono::steady_clock::now();
   TRY(auto channel, net::open_channel(conn));
   keep_until_exit(channel);  // main() exits without the channel's teardown (joining gRPC's threads)
-  TRY(auto reply, health::check(channel, conn, opt.service));
-  report::print_health(io, output_format(opt.output), reply);
-  return exit_for(reply);
+  auto connected = std::chrono::steady_clock::now();
+  auto reply = health::check(channel, conn, opt.service);
+  if (opt.output.verbose) {
+    auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+    auto end = std::chrono::steady_clock::now();
+    io.err << fmt::format("Timing: connect {:.2f}ms, check {:.2f}ms, total {:.2f}ms\n", ms(connected - start),
+                          ms(end - connected), ms(end - start));
+  }
+  if (!reply) return std::unexpected(reply.error());
+  report::print_health(io, output_format(opt.output), *reply);
+  return exit_for(*reply);
 }
 
 Result<int> run_watch(const HealthOptions& opt, Io& io) {
@@ -42,7 +53,7 @@ Result<int> run_watch(const HealthOptions& opt, Io& io) {
   net::prepare_context(ctx, conn);
   std::optional<health::HealthReply> last;
   int seen = 0;
-  auto watched = health::watch(channel, ctx, opt.service, [&](const health::HealthReply& reply) {
+  auto watched = health::watch(channel, ctx, opt.service, conn.plaintext, [&](const health::HealthReply& reply) {
     report::print_health(io, output_format(opt.output), reply);
     last = reply;
     ++seen;
@@ -59,6 +70,7 @@ void register_health(CLI::App& app, CommandSlot& slot) {
   auto opt = std::make_shared<HealthOptions>();
   auto* cmd = app.add_subcommand("health", "Check a server's health (grpc.health.v1.Health), once or as it changes");
   add_connection_flags(cmd, opt->conn);
+  add_max_time_flag(cmd, opt->conn);
   cmd->add_option("--service", opt->service, "The service to ask about (default: the whole server)");
   cmd->add_flag("--watch", opt->watch, "Watch the status and print each change (until Ctrl-C, --count or --timeout)");
   cmd->add_option("--count", opt->count, "With --watch: stop after N statuses")->check(CLI::NonNegativeNumber);

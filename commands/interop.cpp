@@ -40,6 +40,7 @@ void register_interop(CLI::App& app, CommandSlot& slot) {
   auto opt = std::make_shared<InteropOptions>();
   auto* cmd = app.add_subcommand("interop", "Run the standard gRPC interop cases against a grpc.testing.TestService server");
   add_connection_flags(cmd, opt->conn);
+  add_max_time_flag(cmd, opt->conn);
   cmd->add_option("--cases", opt->cases,
                   "Comma-separated cases to run (default: all): empty_unary, large_unary, client_streaming, "
                   "server_streaming, ping_pong, empty_stream, timeout_on_sleeping_server, cancel_after_begin, "

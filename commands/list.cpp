@@ -75,6 +75,7 @@ void register_list(CLI::App& app, CommandSlot& slot) {
   auto* cmd = app.add_subcommand("list", "List the services of a server, or the methods of one service");
   auto opt = std::make_shared<ListOptions>();
   add_connection_flags(cmd, opt->conn);
+  add_max_time_flag(cmd, opt->conn);
   cmd->add_option("service", opt->service, "A fully-qualified service name: list its methods");
   add_schema_flags(cmd, opt->schema);
   add_protoset_out_flag(cmd, opt->protoset_out);

@@ -165,6 +165,7 @@ void register_probe(CLI::App& app, CommandSlot& slot) {
   auto opt = std::make_shared<ProbeCommandOptions>();
   auto* cmd = app.add_subcommand("probe", "Check dns, tcp, tls, http2 and grpc one layer at a time; say where it breaks");
   add_connection_flags(cmd, opt->conn);
+  add_max_time_flag(cmd, opt->conn);
   if (auto* timeout = cmd->get_option_no_throw("--timeout"))
     timeout->description("Bound of each stage (default 5s)");
   add_output_flags(cmd, opt->output);

@@ -6,6 +6,8 @@
 #include <google/protobuf/util/json_util.h>
 #include <nlohmann/json.hpp>
 
+#include "codec/text_format.hpp"
+
 namespace grpcdx::codec {
 
 namespace pb = google::protobuf;
@@ -18,6 +20,10 @@ std::unique_ptr<pb::Message> MessageCodec::new_message(const pb::Descriptor* typ
 Result<std::unique_ptr<pb::Message>> MessageCodec::from_json(std::string_view json,
                                                              const pb::Descriptor* type) {
   auto message = new_message(type);
+  if (m_options.text_format) {
+    TRY_VOID(parse_text_message(json, *message));
+    return message;
+  }
   pb::util::JsonParseOptions options;
   options.ignore_unknown_fields = m_options.allow_unknown_fields;
   options.case_insensitive_enum_parsing = false;
@@ -45,6 +51,7 @@ Result<std::unique_ptr<pb::Message>> MessageCodec::from_bytes(std::string_view b
 }
 
 Result<std::string> MessageCodec::to_json(const pb::Message& message) const {
+  if (m_options.text_format) return print_text_message(message, m_options.pretty);
   pb::util::JsonPrintOptions options;
   options.always_print_primitive_fields = m_options.emit_defaults;
   options.always_print_enums_as_ints = false;
@@ -128,7 +135,17 @@ Result<std::vector<std::string>> split_json_values(std::string_view text, std::s
   splitter.feed(text);
   TRY_VOID(splitter.finish(source));
   std::vector<std::string> values;
-  while (auto v = splitter.next()) values.push_back(std::move(*v));
+  while (auto v = splitter.next()) {
+    if (!v->starts_with('[')) {
+      values.push_back(std::move(*v));
+      continue;
+    }
+    // An array of messages: its elements, split the same way (templates inside stay text).
+    JsonSplitter elements;
+    elements.feed(std::string_view(*v).substr(1, v->size() - 2));
+    TRY_VOID(elements.finish(source));
+    while (auto e = elements.next()) values.push_back(std::move(*e));
+  }
   return values;
 }
 

@@ -21,6 +21,7 @@ struct JsonOptions {
   bool proto_names = false;           // print .proto field names instead of lowerCamelCase
   bool allow_unknown_fields = false;  // ignore fields the message type does not have
   bool pretty = false;                // indented output (text mode) instead of one line
+  bool text_format = false;           // --format text: protobuf text format in and out, not JSON
 };
 
 // Makes and parses messages of types from one pool.
@@ -31,8 +32,8 @@ class MessageCodec {
   // A new empty message of `type`.
   std::unique_ptr<google::protobuf::Message> new_message(const google::protobuf::Descriptor* type);
 
-  // Parses one JSON object into a message of `type`. Fails (local) with protobuf's reason, e.g.
-  // "invalid JSON for grpc.testing.SimpleRequest: ...".
+  // Parses one JSON object (a text-format message with options.text_format) into a message of
+  // `type`. Fails (local) with protobuf's reason, e.g. "invalid JSON for grpc.testing.SimpleRequest: ...".
   Result<std::unique_ptr<google::protobuf::Message>> from_json(std::string_view json,
                                                                const google::protobuf::Descriptor* type);
 
@@ -49,8 +50,8 @@ class MessageCodec {
   // from_bytes then to_json. Fails as either does.
   Result<Decoded> decode(std::string_view bytes, const google::protobuf::Descriptor* type);
 
-  // Prints a message as JSON (one line, or indented when options.pretty). Fails (local) when an
-  // Any holds a type the pool cannot resolve.
+  // Prints a message as JSON (one line, or indented when options.pretty), or in text format with
+  // options.text_format. Fails (local) when an Any holds a type the pool cannot resolve.
   Result<std::string> to_json(const google::protobuf::Message& message) const;
 
   const JsonOptions& options() const { return m_options; }
@@ -86,7 +87,8 @@ class JsonSplitter {
   int m_line = 1;
 };
 
-// Splits a complete input into values (see JsonSplitter). Fails (local) like finish().
+// Splits a complete input into values (see JsonSplitter); a top-level array stands for its
+// elements (ghz's `-d '[{...},{...}]'`). Fails (local) like finish().
 Result<std::vector<std::string>> split_json_values(std::string_view text, std::string_view source);
 
 }  // namespace grpcdx::codec

@@ -1,9 +1,11 @@
 // Health/Check and Health/Watch through the generated stub.
+#include "core/current_step.hpp"
 #include "health/health_client.hpp"
 
 #include <fmt/format.h>
 
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "rpc/status_hints.hpp"
 
 namespace grpcdx::health {
 
@@ -25,7 +27,7 @@ HealthReply to_reply(const std::string& service, const v1::HealthCheckResponse& 
   return HealthReply{service, static_cast<int>(response.status()), serving_status_name(response.status())};
 }
 
-Error health_error(const grpc::Status& status, const std::string& service) {
+Error health_error(const grpc::Status& status, const std::string& service, bool plaintext) {
   std::string message = status.error_message();
   std::string hint;
   if (status.error_code() == grpc::StatusCode::NOT_FOUND)
@@ -33,6 +35,8 @@ Error health_error(const grpc::Status& status, const std::string& service) {
                           message.empty() ? "" : ": " + message);
   if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED)
     hint = "the server has no grpc.health.v1.Health service; `grpcdx probe` checks it another way";
+  else
+    hint = rpc::hint_for_status(static_cast<int>(status.error_code()), status.error_message(), plaintext);
   return Error{ErrorKind::rpc_status, message, hint, static_cast<int>(status.error_code())};
 }
 
@@ -46,13 +50,15 @@ Result<HealthReply> check(const std::shared_ptr<grpc::Channel>& channel, const n
   v1::HealthCheckRequest request;
   request.set_service(service);
   v1::HealthCheckResponse response;
+  set_current_step("calling grpc.health.v1.Health/Check");
   grpc::Status status = stub->Check(&ctx, request, &response);
-  if (!status.ok()) return std::unexpected(health_error(status, service));
+  if (!status.ok()) return std::unexpected(health_error(status, service, conn.plaintext));
   return to_reply(service, response);
 }
 
 Result<void> watch(const std::shared_ptr<grpc::Channel>& channel, grpc::ClientContext& ctx,
-                   const std::string& service, const std::function<bool(const HealthReply&)>& on_update) {
+                   const std::string& service, bool plaintext,
+                   const std::function<bool(const HealthReply&)>& on_update) {
   auto stub = v1::Health::NewStub(channel);
   v1::HealthCheckRequest request;
   request.set_service(service);
@@ -70,7 +76,7 @@ Result<void> watch(const std::shared_ptr<grpc::Channel>& channel, grpc::ClientCo
   if (stopped_by_caller) return {};
   if (status.ok())
     return status_error(14, "the server ended the health watch", "the server may be shutting down");
-  return std::unexpected(health_error(status, service));
+  return std::unexpected(health_error(status, service, plaintext));
 }
 
 }  // namespace grpcdx::health

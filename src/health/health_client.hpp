@@ -31,8 +31,10 @@ Result<HealthReply> check(const std::shared_ptr<grpc::Channel>& channel, const n
 // Calls Health/Watch and hands every status the server sends to `on_update` until it returns
 // false, the server ends the stream, or `ctx` is cancelled (TryCancel from another thread).
 // Returns ok when stopped by `on_update`; fails (rpc_status) otherwise, with CANCELLED when
-// `ctx` was cancelled and UNAVAILABLE when the server ended the stream.
+// `ctx` was cancelled and UNAVAILABLE when the server ended the stream. `plaintext` picks the
+// hint of a failure (a TLS/plaintext mismatch).
 Result<void> watch(const std::shared_ptr<grpc::Channel>& channel, grpc::ClientContext& ctx,
-                   const std::string& service, const std::function<bool(const HealthReply&)>& on_update);
+                   const std::string& service, bool plaintext,
+                   const std::function<bool(const HealthReply&)>& on_update);
 
 }  // namespace grpcdx::health

@@ -1,5 +1,6 @@
 // The interop cases, each as gRPC's interop test descriptions define it, through the generated
 // TestService stub; the checks live in interop/checks.
+#include "core/current_step.hpp"
 #include "interop/cases.hpp"
 
 #include <fmt/format.h>
@@ -324,6 +325,7 @@ CaseResult run_case(const std::string& name, const std::shared_ptr<grpc::Channel
   Context c{gt::TestService::NewStub(channel), channel, conn};
   for (const auto& [case_name, fn] : cases()) {
     if (case_name != name) continue;
+    set_current_step("running the interop case " + name);
     auto start = std::chrono::steady_clock::now();
     Failure failure = fn(c);
     result.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

@@ -14,8 +14,9 @@ grpc::ByteBuffer to_byte_buffer(const std::string& bytes) {
 
 Result<std::unique_ptr<RequestSet>> RequestSet::create(const std::vector<std::string>& json_messages,
                                                        const google::protobuf::Descriptor* type,
-                                                       codec::MessageCodec& codec, const std::string& source) {
-  std::unique_ptr<RequestSet> set(new RequestSet(type, codec, source));
+                                                       codec::MessageCodec& codec, const std::string& source,
+                                                       MethodNames names) {
+  std::unique_ptr<RequestSet> set(new RequestSet(type, codec, source, std::move(names)));
   std::vector<std::string> texts = json_messages;
   if (texts.empty()) texts.emplace_back("{}");
   for (size_t i = 0; i < texts.size(); ++i) {
@@ -25,11 +26,12 @@ Result<std::unique_ptr<RequestSet>> RequestSet::create(const std::vector<std::st
     if (has_template(json)) {
       TRY_VOID(check_template(json, where));
       entry.is_template = true;
-      entry.uses_uuid = json.find("{{.UUID}}") != std::string::npos;
+      entry.uses_uuid = uses_call_uuid(json);
       entry.text = json;
       set->m_templated = true;
       std::mt19937_64 rng(1);
-      json = expand_template(json, TemplateVars{0, 0, random_uuid(rng), std::chrono::system_clock::now()});
+      json = expand_template(json, TemplateVars{0, 0, random_uuid(rng), std::chrono::system_clock::now(),
+                                                &set->m_names, &rng});
     }
     auto message = codec.from_json(json, type);
     if (!message) return std::unexpected(message.error().with_context(where));
@@ -44,7 +46,7 @@ Result<grpc::ByteBuffer> RequestSet::message(size_t index, uint64_t request_numb
   if (!entry.is_template) return entry.fixed;
   std::lock_guard lock(m_mutex);
   TemplateVars vars{request_number, worker_id, entry.uses_uuid ? random_uuid(m_rng) : std::string(),
-                    std::chrono::system_clock::now()};
+                    std::chrono::system_clock::now(), &m_names, &m_rng};
   std::string json = expand_template(entry.text, vars);
   auto message = m_codec.from_json(json, m_type);
   if (!message)

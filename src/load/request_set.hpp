@@ -13,6 +13,7 @@
 
 #include "codec/json_codec.hpp"
 #include "core/error.hpp"
+#include "load/request_template.hpp"
 
 namespace grpcdx::load {
 
@@ -22,9 +23,11 @@ class RequestSet {
   // Every message is checked now: fixed ones are encoded once, templates are checked and one
   // sample expansion is encoded. Fails (local) on unknown templates or JSON that does not fit
   // `type`, naming `source` and the message number.
+  // `names` are what the method placeholders ({{.MethodName}}, ...) expand to.
   static Result<std::unique_ptr<RequestSet>> create(const std::vector<std::string>& json_messages,
                                                     const google::protobuf::Descriptor* type,
-                                                    codec::MessageCodec& codec, const std::string& source);
+                                                    codec::MessageCodec& codec, const std::string& source,
+                                                    MethodNames names = {});
 
   size_t size() const { return m_messages.size(); }
   bool templated() const { return m_templated; }
@@ -41,12 +44,14 @@ class RequestSet {
     bool is_template = false;
     bool uses_uuid = false;
   };
-  RequestSet(const google::protobuf::Descriptor* type, codec::MessageCodec& codec, std::string source)
-      : m_type(type), m_codec(codec), m_source(std::move(source)) {}
+  RequestSet(const google::protobuf::Descriptor* type, codec::MessageCodec& codec, std::string source,
+             MethodNames names)
+      : m_type(type), m_codec(codec), m_source(std::move(source)), m_names(std::move(names)) {}
 
   const google::protobuf::Descriptor* m_type;
   codec::MessageCodec& m_codec;  // used under m_mutex: protobuf's JSON parser state is not shared safely
   std::string m_source;
+  MethodNames m_names;
   std::vector<Entry> m_messages;
   bool m_templated = false;
   std::mutex m_mutex;

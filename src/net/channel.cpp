@@ -14,6 +14,8 @@
 #include <grpcpp/security/tls_credentials_options.h>
 #include <grpcpp/support/channel_arguments.h>
 
+#include "core/current_step.hpp"
+
 namespace grpcdx::net {
 
 namespace {
@@ -89,6 +91,7 @@ Result<std::shared_ptr<grpc::Channel>> make_channel(const ConnectionOptions& opt
   } else if (opt.target.kind == Target::Kind::unix_socket) {
     args.SetString(GRPC_ARG_DEFAULT_AUTHORITY, "localhost");
   }
+  if (!opt.user_agent.empty()) args.SetUserAgentPrefix(opt.user_agent);
   if (opt.keepalive) {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*opt.keepalive).count();
     args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(std::max<int64_t>(ms, 1)));
@@ -108,12 +111,21 @@ Result<std::shared_ptr<grpc::Channel>> make_channel(const ConnectionOptions& opt
 }
 
 Result<void> wait_for_connection(grpc::Channel& channel, const ConnectionOptions& opt) {
-  auto deadline = std::chrono::system_clock::now() +
-                  std::chrono::duration_cast<std::chrono::system_clock::duration>(opt.connect_timeout);
+  set_current_step(fmt::format("connecting to {}", opt.target.original));
+  // The RPC deadline bounds the wait too: against a server that accepts TCP and never speaks
+  // HTTP/2, `--timeout 1s` ends in 1 s, not in --connect-timeout.
+  const bool rpc_bound = opt.timeout_bounds_connect && opt.rpc_timeout && *opt.rpc_timeout < opt.connect_timeout;
+  const Duration wait = rpc_bound ? *opt.rpc_timeout : opt.connect_timeout;
+  auto deadline = std::chrono::system_clock::now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(wait);
   auto state = channel.GetState(true);
   while (state != GRPC_CHANNEL_READY) {
     if (state == GRPC_CHANNEL_TRANSIENT_FAILURE || state == GRPC_CHANNEL_SHUTDOWN) return {};
     if (!channel.WaitForStateChange(state, deadline)) {
+      if (rpc_bound)
+        return status_error(4,
+                            fmt::format("no connection to {} within the --timeout of {}", opt.target.original,
+                                        format_duration(wait)),
+                            "the server accepts TCP but does not answer; `grpcdx probe` shows which layer is silent");
       return status_error(14,
                           fmt::format("could not connect to {} within {}", opt.target.original,
                                       format_duration(opt.connect_timeout)),

@@ -31,6 +31,10 @@ struct ConnectionOptions {
   std::optional<Duration> rpc_timeout;  // deadline of each RPC
   std::optional<Duration> keepalive;
   std::optional<int> max_msg_size;
+  std::string user_agent;      // --user-agent or -H 'user-agent: ...': put before gRPC's own
+  // Whether --timeout also bounds waiting for the connection (one-shot commands: the RPC waits
+  // for it). bench turns it off: its --timeout is each call's deadline under load.
+  bool timeout_bounds_connect = true;
   bool show_secrets = false;
   // Each channel gets a subchannel pool of its own (GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL), so
   // channels to one target are separate connections (bench). A command that makes one channel
@@ -42,9 +46,11 @@ struct ConnectionOptions {
 // certificate or key file cannot be read.
 Result<std::shared_ptr<grpc::Channel>> make_channel(const ConnectionOptions& opt);
 
-// Waits until the channel is READY, it failed to connect, or connect_timeout passed.
-// Returns ok when READY or when the channel reported a failure (the first RPC then fails
-// fast with the transport's reason); UNAVAILABLE naming the target when the time ran out.
+// Waits until the channel is READY, it failed to connect, or connect_timeout (or a shorter
+// rpc_timeout, when timeout_bounds_connect) passed. Returns ok when READY or when the channel
+// reported a failure (the first RPC then fails fast with the transport's reason);
+// UNAVAILABLE naming the target when connect_timeout ran out, DEADLINE_EXCEEDED when
+// rpc_timeout did.
 Result<void> wait_for_connection(grpc::Channel& channel, const ConnectionOptions& opt);
 
 // make_channel then wait_for_connection.

@@ -1,5 +1,6 @@
 // The probe's orchestration (stage order, skipping after a failure, --all), its JSON and its
 // readable report.
+#include "core/current_step.hpp"
 #include "probe/probe.hpp"
 
 #include <algorithm>
@@ -27,6 +28,7 @@ Result<void> run_after_dns(const StageContext& c, const std::vector<Endpoint>& e
     for (size_t i = from; i < std::size(k_stage_names); ++i) r.stages.push_back(skipped(k_stage_names[i]));
   };
   std::unique_ptr<Transport> conn;
+  set_current_step("probing the tcp stage");
   r.stages.push_back(tcp_stage(c, endpoints, conn, r.address));
   if (r.stages.back().status == StageStatus::fail) {
     skip_rest(2);
@@ -38,6 +40,7 @@ Result<void> run_after_dns(const StageContext& c, const std::vector<Endpoint>& e
   const bool tls = !c.opt->conn.plaintext;
   std::string early;
   if (tls) {
+    set_current_step("probing the tls stage");
     TRY(auto stage, tls_stage(c, *conn, early));
     r.stages.push_back(std::move(stage));
     if (r.stages.back().status == StageStatus::fail) {
@@ -47,12 +50,14 @@ Result<void> run_after_dns(const StageContext& c, const std::vector<Endpoint>& e
   } else {
     r.stages.push_back(skipped("tls", "--plaintext"));
   }
+  set_current_step("probing the http2 stage");
   r.stages.push_back(http2_stage(c, *conn, *endpoint, tls, std::move(early)));
   conn.reset();  // the probe connection is done; the grpc stage opens its own channel
   if (r.stages.back().status == StageStatus::fail) {
     skip_rest(4);
     return {};
   }
+  set_current_step("probing the grpc stage");
   TRY(auto stage, grpc_stage(c, pin ? endpoint : nullptr));
   r.stages.push_back(std::move(stage));
   return {};
@@ -211,6 +216,7 @@ Result<ProbeReport> run_probe(const ProbeOptions& opt) {
   ProbeReport r;
   r.target = opt.conn.target.original;
   std::vector<Endpoint> endpoints;
+  set_current_step("probing the dns stage");
   TRY(auto dns, dns_stage(c, endpoints));
   r.stages.push_back(std::move(dns));
   if (r.stages.back().status == StageStatus::fail) {

@@ -56,12 +56,16 @@ std::string symbol_proto(const schema::Symbol& symbol) {
   return std::visit(Printer{}, symbol);
 }
 
-std::string render_symbol(OutputFormat format, const schema::Symbol& symbol) {
+std::string render_symbol(OutputFormat format, const schema::Symbol& symbol,
+                          const std::optional<std::string>& message_template) {
   const std::string name = schema::symbol_name(symbol);
   const std::string kind = schema::symbol_kind(symbol);
   const std::string proto = symbol_proto(symbol);
-  if (format == OutputFormat::json)
-    return dump_line(ordered_json{{"symbol", name}, {"kind", kind}, {"proto", proto}});
+  if (format == OutputFormat::json) {
+    ordered_json j{{"symbol", name}, {"kind", kind}, {"proto", proto}};
+    if (message_template) j["template"] = ordered_json::parse(*message_template);
+    return dump_line(j);
+  }
   std::string where = std::visit(
       [](const auto* d) -> std::string {
         if constexpr (std::is_same_v<std::decay_t<decltype(*d)>, gp::MethodDescriptor>) {
@@ -71,7 +75,9 @@ std::string render_symbol(OutputFormat format, const schema::Symbol& symbol) {
         }
       },
       symbol);
-  return fmt::format("// {} is {} {} {}\n{}", name, kind == "enum" ? "an" : "a", kind, where, proto);
+  std::string text = fmt::format("// {} is {} {} {}\n{}", name, kind == "enum" ? "an" : "a", kind, where, proto);
+  if (message_template) text += fmt::format("\nMessage template:\n{}\n", *message_template);
+  return text;
 }
 
 }  // namespace grpcdx::report

@@ -1,6 +1,7 @@
 // Renders the results of `list` and `describe` as text or JSON (SPEC.md shapes).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,11 @@ std::string render_methods(OutputFormat format, const google::protobuf::ServiceD
 // The .proto text of a symbol (a service with its methods).
 std::string symbol_proto(const schema::Symbol& symbol);
 
-// Text: a "// NAME is a KIND in FILE" comment line, then the .proto text.
-// JSON: {"symbol": "...", "kind": "service|method|message|enum", "proto": "..."}.
-std::string render_symbol(OutputFormat format, const schema::Symbol& symbol);
+// Text: a "// NAME is a KIND in FILE" comment line, then the .proto text, then, when given,
+// "Message template:" and the template (codec::message_template's JSON).
+// JSON: {"symbol": "...", "kind": "service|method|message|enum", "proto": "..."}, plus
+// "template" (the template as an object) when given.
+std::string render_symbol(OutputFormat format, const schema::Symbol& symbol,
+                          const std::optional<std::string>& message_template = std::nullopt);
 
 }  // namespace grpcdx::report

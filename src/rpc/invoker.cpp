@@ -1,6 +1,7 @@
 // The generic invoker: a callback-API bidi reactor over grpc::GenericStub. Every streaming kind
 // is the same on the wire (a stream of requests, a stream of responses), so one reactor serves
 // all four; the caller decides how many requests to send.
+#include "core/current_step.hpp"
 #include "rpc/invoker.hpp"
 
 #include <condition_variable>
@@ -165,6 +166,7 @@ CallResult invoke(const std::shared_ptr<grpc::Channel>& channel, const InvokeOpt
   if (options.prepare) options.prepare(ctx);
   grpc::GenericStub stub(channel);
   Reactor reactor(sink, result);
+  set_current_step("calling " + options.method_path);
   reactor.start(stub, ctx, options.method_path);
   // The monitor only touches the context, which outlives it: it is joined before we return.
   std::thread monitor;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fmt/format.h>
 
+#include "codec/text_format.hpp"
 #include "net/channel.hpp"
 
 namespace grpcdx::rpc {
@@ -46,7 +47,12 @@ Result<std::string> read_request_text(const std::string& data) {
 Result<std::vector<std::string>> encode_json_messages(std::string_view text, std::string_view source,
                                                       const google::protobuf::Descriptor* type,
                                                       codec::MessageCodec& codec) {
-  TRY(auto values, codec::split_json_values(text, source));
+  std::vector<std::string> values;
+  if (codec.options().text_format) {
+    values = codec::split_text_messages(text);
+  } else {
+    TRY(values, codec::split_json_values(text, source));
+  }
   std::vector<std::string> out;
   for (size_t i = 0; i < values.size(); ++i) {
     TRY(auto bytes, encode_one(values[i], source, static_cast<int>(i + 1), type, codec));

@@ -1,4 +1,5 @@
 // The reflection stream: v1 first, v1alpha when v1 is UNIMPLEMENTED, one stream for all requests.
+#include "core/current_step.hpp"
 #include "schema/reflection_client.hpp"
 
 #include <fmt/format.h>
@@ -101,6 +102,7 @@ std::unique_ptr<ReflectionClient::Stream> ReflectionClient::open_stream(Version 
 
 Result<v1::ServerReflectionResponse> ReflectionClient::ask(const v1::ServerReflectionRequest& request) {
   std::lock_guard lock(m_mutex);
+  set_current_step("asking the server's reflection service");
   // A stream whose deadline passed cannot answer; a fresh one can.
   if (m_stream && std::chrono::system_clock::now() >= m_stream->deadline) m_stream.reset();
 

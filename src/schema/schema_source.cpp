@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <google/protobuf/descriptor.h>
 
+#include "schema/combined_source.hpp"
 #include "schema/file_source.hpp"
 #include "schema/reflection_source.hpp"
 
@@ -106,15 +107,24 @@ Result<std::unique_ptr<SchemaSource>> open_schema(const SchemaOptions& options,
                                                   const net::ConnectionOptions& conn) {
   if (!options.proto_files.empty() && !options.protosets.empty())
     return usage_error("use either --proto or --protoset, not both");
-  if (!options.proto_files.empty()) return open_proto_files(options.proto_files, options.import_paths);
-  if (!options.protosets.empty()) return open_protosets(options.protosets);
+  if (options.use_reflection && !options.uses_files())
+    return usage_error("--use-reflection goes with --proto or --protoset (reflection is the default without them)");
+  std::unique_ptr<SchemaSource> files;
+  if (!options.proto_files.empty()) {
+    TRY(files, open_proto_files(options.proto_files, options.import_paths));
+  } else if (!options.protosets.empty()) {
+    TRY(files, open_protosets(options.protosets));
+  }
+  if (files && !(options.use_reflection && channel)) return files;
+  if (files)
+    return combine_sources(std::move(files), std::make_unique<ReflectionSource>(std::move(channel), conn));
   if (!channel) return local_error("no schema: no server connection and no --proto or --protoset");
   return std::unique_ptr<SchemaSource>(std::make_unique<ReflectionSource>(std::move(channel), conn));
 }
 
 Result<std::unique_ptr<SchemaSource>> connect_schema(const SchemaOptions& options,
                                                      const net::ConnectionOptions& conn) {
-  if (options.uses_files()) return open_schema(options, nullptr, conn);
+  if (!options.uses_reflection()) return open_schema(options, nullptr, conn);
   TRY(auto channel, net::open_channel(conn));
   return open_schema(options, std::move(channel), conn);
 }
@@ -133,7 +143,7 @@ Result<ResolvedMethod> resolve_method(const SchemaOptions& options, const net::C
     r.connect_time = std::chrono::steady_clock::now() - start;
     return {};
   };
-  if (options.uses_files()) {
+  if (!options.uses_reflection()) {
     TRY(r.schema, open_schema(options, nullptr, conn));
     TRY(r.method, r.schema->find_method(method_name));
     TRY_VOID(connect_and_time());

@@ -21,7 +21,10 @@ struct SchemaOptions {
   std::vector<std::string> proto_files;   // --proto
   std::vector<std::string> import_paths;  // -I/--import-path
   std::vector<std::string> protosets;     // --protoset
+  bool use_reflection = false;            // --use-reflection: with files, reflection for the rest
   bool uses_files() const { return !proto_files.empty() || !protosets.empty(); }
+  // Whether the schema needs the server: no files, or files with --use-reflection.
+  bool uses_reflection() const { return !uses_files() || use_reflection; }
 };
 
 // A symbol found by name, for `describe`.
@@ -83,13 +86,15 @@ std::string symbol_kind(const Symbol& symbol);
 std::string symbol_name(const Symbol& symbol);
 
 // Opens the schema source the flags ask for: the files when any are given, otherwise
-// reflection over `channel` (with the metadata and deadline of `conn`).
+// reflection over `channel` (with the metadata and deadline of `conn`); both, files first, with
+// use_reflection and a channel.
 // Fails (local) when a file cannot be read or parsed, naming the file, line and problem.
 Result<std::unique_ptr<SchemaSource>> open_schema(const SchemaOptions& options,
                                                   std::shared_ptr<grpc::Channel> channel,
                                                   const net::ConnectionOptions& conn);
 
-// open_schema for a command: with --proto/--protoset it does not connect at all; otherwise it
+// open_schema for a command: with --proto/--protoset (and no --use-reflection) it does not
+// connect at all; otherwise it
 // makes the channel, waits for it (net::wait_for_connection) and returns reflection over it.
 // Fails like make_channel / wait_for_connection / open_schema.
 Result<std::unique_ptr<SchemaSource>> connect_schema(const SchemaOptions& options,

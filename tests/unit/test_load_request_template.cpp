@@ -21,11 +21,47 @@ TEST_CASE("load::expand_template") {
   CHECK(expand_template("{{ left as is", vars) == "{{ left as is");
 }
 
+TEST_CASE("load::expand_template: ghz's placeholders and functions") {
+  MethodNames names{"grpc.testing.TestService.UnaryCall", "UnaryCall", "grpc.testing.TestService",
+                    "grpc.testing.SimpleRequest", "grpc.testing.SimpleResponse", false, true};
+  std::mt19937_64 rng(3);
+  TemplateVars vars{1, 2, "", std::chrono::system_clock::time_point(std::chrono::nanoseconds(1714564800123456789)),
+                    &names, &rng};
+  CHECK(expand_template("{{.TimestampUnix}} {{.TimestampUnixMilli}} {{.TimestampUnixNano}}", vars) ==
+        "1714564800 1714564800123 1714564800123456789");
+  CHECK(expand_template("{{.MethodName}} {{.ServiceName}} {{.FullyQualifiedName}}", vars) ==
+        "UnaryCall grpc.testing.TestService grpc.testing.TestService.UnaryCall");
+  CHECK(expand_template("{{.InputName}}/{{.OutputName}} {{.IsClientStreaming}} {{.IsServerStreaming}}", vars) ==
+        "grpc.testing.SimpleRequest/grpc.testing.SimpleResponse false true");
+  std::regex v4("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
+  std::string a = expand_template("{{newUUID}}", vars), b = expand_template("{{ newUUID }}", vars);
+  CHECK(std::regex_match(a, v4));
+  CHECK(a != b);  // a new one each time
+  for (int i = 0; i < 200; ++i) {
+    int n = std::stoi(expand_template("{{randomInt 1 10}}", vars));
+    CHECK(n >= 1);
+    CHECK(n < 10);
+  }
+  CHECK(std::stoi(expand_template("{{randomInt -5 -4}}", vars)) == -5);
+  std::string s = expand_template("{{randomString 8}}", vars);
+  CHECK(std::regex_match(s, std::regex("^[a-zA-Z0-9]{8}$")));
+  CHECK(expand_template("{{randomString 0}}", vars).empty());
+  CHECK(uses_call_uuid("{{.UUID}}"));
+  CHECK(!uses_call_uuid("{{newUUID}}"));
+}
+
 TEST_CASE("load::check_template") {
+  CHECK(check_template("{{randomInt 1 10}} {{randomString 8}} {{newUUID}} {{.TimestampUnixNano}}", "-d"));
+  CHECK(check_template("{{randomInt 10 1}}", "-d").error().message ==
+        "invalid template '{{randomInt 10 1}}' in -d: randomInt takes MIN and MAX, integers with MIN < MAX");
+  CHECK(check_template("{{randomString -1}}", "-d").error().message ==
+        "invalid template '{{randomString -1}}' in -d: randomString takes one length from 0 to 1048576");
+  CHECK(check_template("{{randomString}}", "-d").error().message ==
+        "invalid template '{{randomString}}' in -d: randomString takes one length from 0 to 1048576");
   CHECK(check_template(R"({"a": {{.RequestNumber}}, "b": "{{.UUID}}"})", "-d"));
   CHECK(check_template("plain", "-d"));
-  CHECK(check_template(R"({"a": "{{.Foo}}"})", "-d").error().message ==
-        "unknown template '{{.Foo}}' in -d (known: {{.RequestNumber}}, {{.WorkerID}}, {{.UUID}}, {{.Timestamp}})");
+  CHECK(check_template(R"({"a": "{{.Foo}}"})", "-d").error().message.starts_with(
+      "unknown template '{{.Foo}}' in -d (known: {{.RequestNumber}}, {{.WorkerID}}, {{.UUID}}, {{.Timestamp}}, "));
   auto unclosed = check_template(R"({"a": "{{.UUID"})", "req.json");
   REQUIRE(!unclosed);
   CHECK(unclosed.error().message == R"(unclosed template '{{.UUID"}' in req.json)");
