@@ -197,6 +197,10 @@ Result<net::ConnectionOptions> to_connection_options(const ConnectionFlags& f,
   return o;
 }
 
+void print_schema_notes(Io& io, const schema::SchemaSource& source) {
+  for (const auto& note : source.notes()) io.err << "reflection: " << note << "\n";
+}
+
 std::string shell_quote(const std::string& arg) {
   const bool plain = !arg.empty() && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                                            "0123456789-_./:@=,+%") == std::string::npos;

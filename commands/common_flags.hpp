@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "core/error.hpp"
+#include "core/io.hpp"
 #include "net/channel.hpp"
 #include "report/output_format.hpp"
 #include "schema/schema_source.hpp"
@@ -89,6 +90,10 @@ Result<net::ConnectionOptions> to_connection_options(const ConnectionFlags& flag
                                                      std::ostream& warnings = std::cerr);
 
 report::OutputFormat output_format(const OutputFlags& flags);
+
+// For -v: one "reflection: NOTE" line on io.err for each repair or substitution made to the
+// schema the server's reflection sent (see ReflectionDatabase::notes).
+void print_schema_notes(Io& io, const schema::SchemaSource& source);
 
 // Parses a byte size such as "4194304", "4MB", "4MiB" or "512KB". Fails (usage).
 Result<int> parse_byte_size(const std::string& text);
