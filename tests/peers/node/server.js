@@ -99,7 +99,7 @@ async function streamingOutputCall(call) {
   const trailing = echoMetadata(call);
   if (!(await writeResponses(call, call.request.response_parameters))) return;
   const error = requestedStatus(call.request, trailing);
-  if (error) return call.destroy(error);
+  if (error) return call.emit('error', error);
   call.end(trailing);
 }
 
@@ -110,7 +110,7 @@ function streamingInputCall(call, callback) {
     total += request.payload && request.payload.body ? request.payload.body.length : 0;
   });
   call.on('end', () => callback(null, { aggregated_payload_size: total }, trailing));
-  call.on('error', () => {});
+  call.on('error', () => {});  // a cancelled client stream must not crash the server
 }
 
 function fullDuplexCall(call) {
@@ -124,7 +124,7 @@ function fullDuplexCall(call) {
       const error = requestedStatus(request, trailing);
       if (error) {
         failed = true;
-        call.destroy(error);
+        call.emit('error', error);
         return false;
       }
       return true;
@@ -135,7 +135,6 @@ function fullDuplexCall(call) {
       if (open && !failed && !call.cancelled) call.end(trailing);
     });
   });
-  call.on('error', () => {});
 }
 
 function halfDuplexCall(call) {
@@ -148,7 +147,6 @@ function halfDuplexCall(call) {
     }
     call.end(trailing);
   });
-  call.on('error', () => {});
 }
 
 // --- peer.v1.Catalog --------------------------------------------------------------------
