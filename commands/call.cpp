@@ -84,6 +84,7 @@ Result<int> run_call(const CallOptions& opt, Io& io) {
   }
 
   TRY(auto p, schema::resolve_method(opt.schema, conn, opt.method));
+  if (opt.output.verbose) print_schema_notes(io, *p.schema);
   // The channel and the schema (whose pool owns `method`) live until the process ends: main()
   // exits without tearing them down.
   keep_until_exit(p.channel);

@@ -281,6 +281,10 @@ Result<std::string> expand_environment(const std::string& value) {
   return out;
 }
 
+void print_schema_notes(Io& io, const schema::SchemaSource& source) {
+  for (const auto& note : source.notes()) io.err << "reflection: " << note << "\n";
+}
+
 std::string shell_quote(const std::string& arg) {
   const bool plain = !arg.empty() && arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                                            "0123456789-_./:@=,+%") == std::string::npos;

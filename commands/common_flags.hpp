@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "core/error.hpp"
+#include "core/io.hpp"
 #include "net/channel.hpp"
 #include "report/output_format.hpp"
 #include "schema/schema_source.hpp"
@@ -107,6 +108,10 @@ void arm_max_time(Duration limit, std::string limit_text);
 // `value` with each ${NAME} replaced by the environment variable NAME. Fails (usage) naming a
 // variable that is not set, or a '${' without its '}'.
 Result<std::string> expand_environment(const std::string& value);
+
+// For -v: one "reflection: NOTE" line on io.err for each repair or substitution made to the
+// schema the server's reflection sent (see ReflectionDatabase::notes).
+void print_schema_notes(Io& io, const schema::SchemaSource& source);
 
 // Parses a byte size such as "4194304", "4MB", "4MiB" or "512KB". Fails (usage).
 Result<int> parse_byte_size(const std::string& text);

@@ -46,7 +46,7 @@ Result<int> run_describe(const DescribeOptions& opt, Io& io) {
                  : Result<std::vector<schema::Symbol>>(std::unexpected(found.error()));
   }();
   if (opt.output.verbose) {
-    for (const auto& note : source->notes()) io.err << "reflection: " << note << "\n";
+    print_schema_notes(io, *source);
     if (int n = source->reflection_requests(); n > 0)
       io.err << fmt::format("reflection: {} request{} ({})\n", n, n == 1 ? "" : "s",
                             source->reflection_version().empty() ? "no answer" : source->reflection_version());

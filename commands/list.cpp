@@ -23,7 +23,7 @@ struct ListOptions {
 
 // With -v: how the schema was obtained, on stderr.
 void print_schema_stats(Io& io, const schema::SchemaSource& source) {
-  for (const auto& note : source.notes()) io.err << "reflection: " << note << "\n";
+  print_schema_notes(io, source);
   if (source.reflection_requests() > 0) {
     int n = source.reflection_requests();
     std::string version = source.reflection_version();

@@ -120,6 +120,7 @@ Result<int> run_replay(const ReplayOptions& opt, Io& io) {
   codec::MessageCodec codec(json_options);
 
   TRY(auto p, schema::resolve_method(opt.schema, conn, opt.method));
+  if (opt.output.verbose) print_schema_notes(io, *p.schema);
   const pb::MethodDescriptor* method = p.method;
   TRY(auto script,
       stream::parse_replay(text, opt.in, method->input_type(), method->output_type(), codec));

@@ -183,6 +183,8 @@ class ProtosetSource final : public SchemaSource {
 
   Result<void> load(const std::vector<std::string>& paths) {
     std::map<std::string, std::string> origin;  // file name -> protoset it came from
+    std::vector<std::pair<std::string, gp::FileDescriptorSet>> sets;  // path, its files repaired
+    SymbolTable symbols;  // what all of them define, for repair_references()
     for (const auto& path : paths) {
       TRY(auto bytes, net::read_file(path, "protoset"));
       gp::FileDescriptorSet set;
@@ -190,9 +192,16 @@ class ProtosetSource final : public SchemaSource {
           std::any_of(set.file().begin(), set.file().end(), [](const auto& f) { return f.name().empty(); }))
         return local_error(fmt::format("'{}' is not a protoset (a binary FileDescriptorSet)", path),
                            "write one with protoc --descriptor_set_out=FILE --include_imports");
-      for (auto file : set.file()) {
+      for (auto& file : *set.mutable_file()) {
         repair_file(file);
         drop_default_json_names(file);
+        symbols.add(file);
+      }
+      sets.emplace_back(path, std::move(set));
+    }
+    for (auto& [path, set] : sets) {
+      for (auto& file : *set.mutable_file()) {
+        repair_references(file, symbols);
         auto [it, inserted] = origin.emplace(file.name(), path);
         if (!inserted) {
           gp::FileDescriptorProto known;

@@ -141,6 +141,7 @@ void ReflectionDatabase::add_file(gp::FileDescriptorProto file, std::string byte
   const auto slot = m_files.try_emplace(file.name()).first;
   m_unindexed.push_back(slot->first);
   m_missing_files.erase(file.name());
+  m_symbols.add(file);
   slot->second.proto = std::move(file);
   slot->second.bytes = std::move(bytes);
 }
@@ -194,14 +195,17 @@ bool ReflectionDatabase::copy_file(std::string_view name, gp::FileDescriptorProt
   auto it = m_files.find(name);
   if (it == m_files.end()) return false;
   StoredFile& stored = it->second;
+  // Type names are repaired on the way out, when the files sent with this one are kept too.
   if (!stored.handed_out) {
     stored.handed_out = true;
     *output = std::move(stored.proto);
+    for (auto& note : repair_references(*output, m_symbols)) m_notes.push_back(std::move(note));
     return true;
   }
   auto again = remake(stored.bytes);
   if (!again) return false;
   *output = std::move(*again);
+  repair_references(*output, m_symbols);  // its notes were taken at the first hand-out
   return true;
 }
 

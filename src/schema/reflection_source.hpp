@@ -14,6 +14,7 @@
 #include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/descriptor_database.h>
 
+#include "schema/descriptor_repair.hpp"
 #include "schema/reflection_client.hpp"
 #include "schema/schema_source.hpp"
 
@@ -22,7 +23,8 @@ namespace grpcdx::schema {
 // Answers the DescriptorPool's questions by asking the server, once per file: every
 // FileDescriptorProto received (the one asked for and the dependencies sent with it) is kept
 // with the symbols it defines, so a file already received is never requested again.
-// Tolerance: a file sent twice is kept once; files are repaired with repair_file(); a
+// Tolerance: a file sent twice is kept once; files are repaired with repair_file() as they
+// come and with repair_references() (over the names of all files kept) as the pool gets them; a
 // dependency the server answers NOT_FOUND for is replaced by the built-in well-known-type file
 // of that name when there is one (otherwise the pool's AllowUnknownDependencies makes a
 // placeholder). An RPC failure is kept for error() and the lookup answers "not found".
@@ -78,6 +80,7 @@ class ReflectionDatabase final : public google::protobuf::DescriptorDatabase {
   std::map<std::pair<std::string, int>, std::string_view> m_extension_file;
   std::vector<std::string_view> m_unindexed;  // files kept but not in the index yet
   std::set<std::string> m_missing_files, m_missing_symbols;
+  SymbolTable m_symbols;  // what every kept file defines, for repair_references()
   std::optional<Error> m_error;
   std::vector<std::string> m_notes;
 };

@@ -21,6 +21,7 @@ FUZZ_ENTRY(replay)
 FUZZ_ENTRY(json_request)
 FUZZ_ENTRY(probe_bytes)
 FUZZ_ENTRY(status_details)
+FUZZ_ENTRY(descriptor_set)
 
 int main(int argc, char** argv) {
   struct Target {
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
       {"json_request", fuzz_entry_json_request},
       {"probe_bytes", fuzz_entry_probe_bytes},
       {"status_details", fuzz_entry_status_details},
+      {"descriptor_set", fuzz_entry_descriptor_set},
   };
   if (argc != 3) {
     std::fprintf(stderr, "usage: fuzz_seeds TARGET DIR\n");
