@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <mutex>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -17,7 +19,10 @@
 #include "load/k6_script.hpp"
 #include "load/request_set.hpp"
 #include "report/bench_html.hpp"
+#include "report/bench_compare.hpp"
+#include "report/bench_prometheus.hpp"
 #include "report/bench_report.hpp"
+#include "rpc/status_codes.hpp"
 #include "rpc/exit_codes.hpp"
 #include "rpc/json_requests.hpp"
 
@@ -44,6 +49,10 @@ struct BenchOptions {
   std::string emit;
   std::string html_file;  // --html FILE: also write the HTML report there
   bool allow_unknown_fields = false;
+  std::string lb;             // --lb: pick_first or round_robin
+  std::string compare;        // --compare BASELINE.json
+  double max_regression = 10; // --max-regression P
+  std::string out_file;       // --out FILE: the -o format goes there, the text summary to stdout
 };
 
 namespace {
@@ -114,6 +123,7 @@ std::string equivalent_command(const BenchOptions& opt) {
   if (opt.max_error_rate) add("--max-error-rate", fmt::format("{}", *opt.max_error_rate));
   add("--max-p99", opt.max_p99);
   if (opt.allow_unknown_fields) args.push_back("--allow-unknown-fields");
+  add("--lb", opt.lb);
   std::string line;
   for (const auto& a : args) line += (line.empty() ? "" : " ") + shell_quote(a);
   return line;
@@ -143,6 +153,23 @@ std::vector<std::pair<std::string, std::string>> html_parameters(const BenchOpti
 Result<int> run_bench(const BenchOptions& opt, Io& io) {
   TRY(auto conn, to_connection_options(opt.conn, "10s"));
   conn.timeout_bounds_connect = false;  // --timeout is each call's deadline under load
+  conn.lb_policy = opt.lb;
+  if (!(opt.max_regression >= 0) || !std::isfinite(opt.max_regression))
+    return usage_error(fmt::format("invalid --max-regression {}: expected a percentage of 0 or more", opt.max_regression));
+  const report::OutputFormat format = output_format(opt.output);
+  const bool csv_out = opt.output.output == "csv", prometheus_out = opt.output.output == "prometheus";
+  // The baseline is read before the run: a missing or wrong file fails before any load.
+  std::optional<nlohmann::ordered_json> baseline;
+  if (!opt.compare.empty()) {
+    TRY(baseline, report::read_bench_baseline(opt.compare));
+  }
+  // --out FILE takes the -o format; opened before the run so a bad path fails first.
+  std::ofstream out_file;
+  if (!opt.out_file.empty()) {
+    out_file.open(opt.out_file, std::ios::out | std::ios::trunc);
+    if (!out_file) return local_error(fmt::format("cannot write --out {}: {}", opt.out_file, std::strerror(errno)));
+  }
+  std::ostream& formatted = out_file.is_open() ? static_cast<std::ostream&>(out_file) : io.out;
   if (opt.concurrency < 1) return usage_error("invalid -c: the number of concurrent calls must be at least 1");
   if (opt.connections < 1) return usage_error("invalid --connections: must be at least 1");
   if (opt.has_total && opt.total_calls == 0) return usage_error("invalid -n 0: give a positive number of calls");
@@ -164,7 +191,7 @@ Result<int> run_bench(const BenchOptions& opt, Io& io) {
     TRY(max_p99, positive_duration(opt.max_p99, "--max-p99", false));
   }
   const uint64_t total = opt.has_total ? opt.total_calls : (opt.duration.empty() ? k_default_calls : 0);
-  const bool html_out = output_format(opt.output) == report::OutputFormat::html;
+  const bool html_out = format == report::OutputFormat::html;
   if ((html_out || !opt.html_file.empty()) && !opt.emit.empty())
     return usage_error("--emit prints a script and runs no load: it does not go with -o html or --html");
 
@@ -279,6 +306,18 @@ Result<int> run_bench(const BenchOptions& opt, Io& io) {
   lo.rps = opt.rps;
   lo.warmup = warmup;
   lo.prepare = [&conn](grpc::ClientContext& ctx) { net::prepare_context(ctx, conn); };
+  lo.track_backends = !opt.lb.empty() || csv_out;
+  std::mutex csv_mutex;
+  if (csv_out) {
+    formatted << "start_ms,latency_ms,status,backend\n";
+    lo.on_call = [&formatted, &csv_mutex](const load::CallRecord& call) {
+      // One row a call as it ends: memory stays flat however long the run.
+      std::string row = fmt::format("{:.3f},{:.3f},{},{}\n", call.start_ms, call.latency_ms, rpc::status_name(call.code),
+                                    call.backend);
+      std::lock_guard lock(csv_mutex);
+      formatted << row;
+    };
+  }
   const bool progress = io.err_is_tty;
   if (progress) {
     // The bar takes what the terminal leaves after the figures (about 50 columns).
@@ -296,10 +335,14 @@ Result<int> run_bench(const BenchOptions& opt, Io& io) {
   if (!result) return std::unexpected(result.error());
 
   report::BenchContext context{method_name, opt.conn.target, kind, opt.concurrency, opt.connections, opt.rps};
+  if (baseline) {
+    context.comparison = report::compare_bench(*baseline, report::bench_json(*result, context), opt.max_regression);
+    context.baseline_name = opt.compare;
+  }
   if (html_out || html_file.is_open()) {
     const std::string page =
         report::bench_html(*result, context, {equivalent_command(opt), html_parameters(opt, conn, total)});
-    if (html_out) io.out << page << std::flush;
+    if (html_out) formatted << page << std::flush;
     if (html_file.is_open()) {
       html_file << page;
       html_file.close();
@@ -307,7 +350,20 @@ Result<int> run_bench(const BenchOptions& opt, Io& io) {
       if (!html_file) return local_error(fmt::format("cannot write --html {}: {}", opt.html_file, std::strerror(errno)));
     }
   }
-  if (!html_out) report::print_bench(io, output_format(opt.output), *result, context);
+  if (prometheus_out) formatted << report::bench_prometheus(*result, context) << std::flush;
+  if (format == report::OutputFormat::json && out_file.is_open()) {
+    formatted << report::bench_json(*result, context).dump() << "\n";
+  }
+  // The report people read: the chosen format on stdout, or the text summary when --out took it.
+  if (out_file.is_open()) {
+    report::print_bench(io, report::OutputFormat::text, *result, context);
+  } else if (!csv_out && !prometheus_out && format != report::OutputFormat::html) {
+    report::print_bench(io, format, *result, context);
+  }
+  if (out_file.is_open()) {
+    out_file.close();
+    if (!out_file) return local_error(fmt::format("cannot write --out {}: {}", opt.out_file, std::strerror(errno)));
+  }
 
   int exit_code = k_exit_ok;
   if (opt.max_error_rate && result->count > 0) {
@@ -327,6 +383,11 @@ Result<int> run_bench(const BenchOptions& opt, Io& io) {
       exit_code = k_exit_threshold;
     }
   }
+  if (context.comparison && context.comparison->regressed) {
+    io.err << "error: slower than " << opt.compare << ": " << context.comparison->reason << " (more than --max-regression "
+           << opt.max_regression << "%)" << std::endl;
+    exit_code = k_exit_threshold;
+  }
   return exit_code;
 }
 
@@ -342,7 +403,18 @@ void register_bench(CLI::App& app, CommandSlot& slot) {
                   "streams); @FILE reads a file, @- standard input. Templates: {{.RequestNumber}}, {{.WorkerID}}, "
                   "{{.UUID}}, {{.Timestamp}}");
   add_schema_flags(cmd, opt->schema);
-  add_output_flags(cmd, opt->output, {"text", "json", "html"});
+  add_output_flags(cmd, opt->output, {"text", "json", "html", "csv", "prometheus"});
+  cmd->add_option("--out", opt->out_file,
+                  "Write the -o format (json, html, csv, prometheus) to FILE; the text summary goes to stdout")
+      ->type_name("FILE");
+  cmd->add_option("--lb", opt->lb, "Client load balancing over the target's addresses; reports calls per backend")
+      ->check(CLI::IsMember({"pick_first", "round_robin"}));
+  cmd->add_option("--compare", opt->compare,
+                  "Compare with an earlier -o json report; exit 7 when rps fell or p99 rose by more than "
+                  "--max-regression")
+      ->type_name("BASELINE.json");
+  cmd->add_option("--max-regression", opt->max_regression, "With --compare: the change in percent that fails")
+      ->capture_default_str();
   cmd->add_option("--html", opt->html_file,
                   "Also write the report as a self-contained HTML page (SVG charts) to FILE")
       ->type_name("FILE");

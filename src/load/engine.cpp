@@ -26,6 +26,13 @@ double cpu_ms_now() {
 
 uint64_t nanos(Duration d) { return d.count() > 0 ? static_cast<uint64_t>(d.count()) : 0; }
 
+// gRPC's peer ("ipv4:127.0.0.1:50051", "ipv6:[::1]:50051", "unix:/path") as an address.
+std::string backend_address(const std::string& peer) {
+  for (std::string_view scheme : {"ipv4:", "ipv6:"})
+    if (peer.starts_with(scheme)) return peer.substr(scheme.size());
+  return peer;
+}
+
 }  // namespace
 
 // Figures of the slots that share it; a few shards keep lock contention low and memory fixed.
@@ -36,6 +43,7 @@ struct LoadRun::Shard {
   std::array<std::string, k_status_codes> status_example;
   uint64_t sent = 0, received = 0;
   Clock::time_point last_end{};
+  std::map<std::string, uint64_t> backends;
 };
 
 struct LoadRun::Slot {
@@ -52,6 +60,7 @@ template <class Reactor>
 void done(Reactor* reactor, LoadRun& run, LoadRun::Slot& slot, LoadRun::Finished f, const grpc::Status& status) {
   f.end = Clock::now();
   f.code = status.error_code();
+  if (run.tracks_backends()) f.peer = reactor->context().peer();
   std::string message;
   if (!status.ok()) message = status.error_message();  // a copy only for failures
   f.message = &message;
@@ -287,6 +296,13 @@ void LoadRun::finish(Slot& slot, const Finished& call) {
       shard.sent += call.sent;
       shard.received += call.received;
       shard.last_end = std::max(shard.last_end, call.end);
+      if (!call.peer.empty()) ++shard.backends[backend_address(call.peer)];
+    }
+    if (m_opt.on_call) {
+      const std::string backend = call.peer.empty() ? std::string() : backend_address(call.peer);
+      m_opt.on_call(CallRecord{std::chrono::duration<double, std::milli>(call.intended - m_measure_start).count(),
+                               std::chrono::duration<double, std::milli>(call.end - call.intended).count(), code,
+                               backend});
     }
     m_done.fetch_add(1, std::memory_order_relaxed);
   } else {
@@ -352,6 +368,7 @@ Result<LoadResult> LoadRun::run() {
       if (result.status_example[static_cast<size_t>(c)].empty())
         result.status_example[static_cast<size_t>(c)] = shard->status_example[static_cast<size_t>(c)];
     }
+    for (const auto& [address, n] : shard->backends) result.backends[address] += n;
     result.messages_sent += shard->sent;
     result.messages_received += shard->received;
     last_end = std::max(last_end, shard->last_end);

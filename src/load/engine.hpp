@@ -9,10 +9,12 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <grpcpp/channel.h>
@@ -43,6 +45,14 @@ inline const char* kind_name(CallKind kind) {
 
 inline constexpr int k_status_codes = 17;  // OK .. UNAUTHENTICATED
 
+// One measured call as it ended, for `-o csv`.
+struct CallRecord {
+  double start_ms = 0;    // when it was due (or started), from the start of the measured part
+  double latency_ms = 0;
+  int code = 0;
+  std::string_view backend;  // the server address that answered ("" when none did)
+};
+
 struct LoadOptions {
   std::vector<std::shared_ptr<grpc::Channel>> channels;  // at least one; slot i uses channel i % K
   std::string method_path;                               // "/pkg.Service/Method"
@@ -56,6 +66,11 @@ struct LoadOptions {
   // Called about every 100 ms from the thread inside run(), with the measured calls finished so
   // far and the time since the measured part began.
   std::function<void(uint64_t done, Duration elapsed)> on_tick;
+  // Record the address of the server that answered each call (LoadResult::backends, the CSV's
+  // backend column). It costs a string per call, so it is off unless asked for.
+  bool track_backends = false;
+  // Called for every measured call as it ends, from gRPC's threads (it must be thread-safe).
+  std::function<void(const CallRecord&)> on_call;
 };
 
 // Figures of a finished run. Latencies are in nanoseconds. In open-loop mode a call's latency is
@@ -76,6 +91,8 @@ struct LoadResult {
   Histogram message_latency;
   double cpu_ms = 0;        // user + system CPU time of this process during the run
   bool interrupted = false; // stop() was called before the run was complete
+  // With track_backends: measured calls per server address that answered ("127.0.0.1:50051").
+  std::map<std::string, uint64_t> backends;
   double rps() const {
     auto s = std::chrono::duration<double>(duration).count();
     return s > 0 ? static_cast<double>(count) / s : 0.0;
@@ -104,7 +121,9 @@ class LoadRun {
     bool measured = false;
     uint64_t sent = 0, received = 0;
     const std::string* message = nullptr;
+    std::string peer;  // with track_backends: gRPC's peer ("ipv4:127.0.0.1:50051")
   };
+  bool tracks_backends() const { return m_opt.track_backends; }
   void finish(Slot& slot, const Finished& call);
   void record_message_gap(Slot& slot, Duration gap);
 

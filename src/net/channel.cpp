@@ -92,6 +92,7 @@ Result<std::shared_ptr<grpc::Channel>> make_channel(const ConnectionOptions& opt
     args.SetString(GRPC_ARG_DEFAULT_AUTHORITY, "localhost");
   }
   if (!opt.user_agent.empty()) args.SetUserAgentPrefix(opt.user_agent);
+  if (!opt.lb_policy.empty()) args.SetLoadBalancingPolicyName(opt.lb_policy);
   if (opt.keepalive) {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*opt.keepalive).count();
     args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(std::max<int64_t>(ms, 1)));

@@ -32,6 +32,7 @@ struct ConnectionOptions {
   std::optional<Duration> keepalive;
   std::optional<int> max_msg_size;
   std::string user_agent;      // --user-agent or -H 'user-agent: ...': put before gRPC's own
+  std::string lb_policy;       // bench --lb: pick_first or round_robin; empty: gRPC's default
   // Whether --timeout also bounds waiting for the connection (one-shot commands: the RPC waits
   // for it). bench turns it off: its --timeout is each call's deadline under load.
   bool timeout_bounds_connect = true;

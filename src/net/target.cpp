@@ -97,6 +97,18 @@ Result<Target> parse_target(std::string_view text) {
   }
   if (text.starts_with("ipv4:") || text.starts_with("ipv6:") || text.starts_with("dns:")) {
     std::string_view endpoint = text.substr(text.find(':') + 1);
+    if (!text.starts_with("dns:") && endpoint.find(',') != std::string_view::npos) {
+      // gRPC's list of addresses (ipv4:10.0.0.1:50051,10.0.0.2:50051): each must be host:port;
+      // the first stands for the target where one address is needed.
+      std::string_view rest = endpoint;
+      while (!rest.empty()) {
+        std::string_view one = rest.substr(0, rest.find(','));
+        rest = one.size() < rest.size() ? rest.substr(one.size() + 1) : std::string_view();
+        if (one.empty()) return bad_target(text, "an empty address in the list");
+        if (auto hp = split_host_port(text, one); !hp) return std::unexpected(hp.error());
+      }
+      endpoint = endpoint.substr(0, endpoint.find(','));
+    }
     TRY(auto hp, split_host_port(text, endpoint));
     t.kind = Target::Kind::uri;
     t.grpc_uri = std::string(text);

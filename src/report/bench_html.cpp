@@ -225,6 +225,26 @@ std::string bench_html(const load::LoadResult& r, const BenchContext& c, const B
 
   out += "<section>\n<h2>Status</h2>\n" + status_section(json, r) + "</section>\n";
 
+  if (json.contains("backends")) {
+    out += "<section>\n<h2>Backends</h2>\n<table class=\"params\">\n";
+    for (const auto& [address, calls] : json["backends"].items())
+      out += fmt::format("<tr><th>{}</th>{}</tr>\n", html_escape(address),
+                         figure("td", "", "backends." + address, calls, "calls"));
+    out += "</table>\n</section>\n";
+  }
+  if (json.contains("compare")) {
+    const auto& d = json["compare"];
+    out += fmt::format("<section>\n<h2>Compared with {}</h2>\n<table class=\"params\">\n", html_escape(c.baseline_name));
+    out += fmt::format("<tr><th>Throughput</th>{}</tr>\n", figure("td", "", "compare.rps_change_pct", d["rps_change_pct"], "%"));
+    out += fmt::format("<tr><th>p50 latency</th>{}</tr>\n", figure("td", "", "compare.p50_change_pct", d["p50_change_pct"], "%"));
+    out += fmt::format("<tr><th>p99 latency</th>{}</tr>\n", figure("td", "", "compare.p99_change_pct", d["p99_change_pct"], "%"));
+    out += fmt::format("<tr><th>Error rate</th>{}</tr>\n",
+                       figure("td", "", "compare.error_rate_change", d["error_rate_change"], "points"));
+    out += fmt::format("<tr><th>Verdict</th><td id=\"regressed\">{}</td></tr>\n",
+                       d["regressed"].get<bool>() ? "regression" : "no regression");
+    out += "</table>\n</section>\n";
+  }
+
   out += "<section>\n<h2>Parameters</h2>\n<table class=\"params\">\n";
   for (const auto& [name, value] : info.parameters)
     out += fmt::format("<tr><th>{}</th><td>{}</td></tr>\n", html_escape(name), html_escape(value));

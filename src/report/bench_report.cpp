@@ -62,6 +62,12 @@ nlohmann::ordered_json bench_json(const load::LoadResult& r, const BenchContext&
                        {"per_second", secs > 0 ? std::round(static_cast<double>(r.messages_received) / secs * 10) / 10 : 0.0},
                        {"latency_ms", latency_json(r.message_latency)}};
   }
+  if (!r.backends.empty()) {
+    nlohmann::ordered_json backends = nlohmann::ordered_json::object();
+    for (const auto& [address, calls] : r.backends) backends[address] = calls;
+    out["backends"] = backends;
+  }
+  if (context.comparison) out["compare"] = comparison_json(*context.comparison);
   return out;
 }
 
@@ -167,6 +173,13 @@ void print_bench(Io& io, OutputFormat format, const load::LoadResult& r, const B
     text += "\n";
   }
   if (!r.count) text += "  (no calls finished)\n";
+  if (!r.backends.empty()) {
+    text += "\n" + bold("Backends") + "\n";
+    for (const auto& [address, calls] : r.backends)
+      text += fmt::format("  {:<28}{:>10}{:>9.2f}%\n", address, calls,
+                          r.count ? 100.0 * static_cast<double>(calls) / static_cast<double>(r.count) : 0.0);
+  }
+  if (c.comparison) text += "\n" + bold(comparison_text(*c.comparison, c.baseline_name));
   io.out << text << std::flush;
 }
 

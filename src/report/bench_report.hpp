@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "core/duration.hpp"
 #include "core/io.hpp"
 #include "load/engine.hpp"
+#include "report/bench_compare.hpp"
 #include "report/output_format.hpp"
 
 namespace grpcdx::report {
@@ -24,11 +26,14 @@ struct BenchContext {
   int concurrency = 0;
   int connections = 1;
   double rps = 0;          // 0: as fast as possible
+  std::optional<BenchComparison> comparison;  // --compare: the change against the baseline
+  std::string baseline_name;                  // the baseline's file name, for the text
 };
 
 // SPEC's JSON: count, ok, duration_ms, rps, latency_ms{min,mean,p50,p90,p99,p999,max}, status,
 // then extra keys: latency_failed_ms (when calls failed), cpu_ms, cpu_us_per_call, warmup_calls,
-// interrupted, and messages{...} for streaming methods.
+// interrupted, messages{...} for streaming methods, backends{address: calls} when they were
+// tracked, and compare{...} with a comparison.
 nlohmann::ordered_json bench_json(const load::LoadResult& result, const BenchContext& context);
 
 // The min..max figures of a histogram of nanoseconds, in milliseconds rounded to microseconds.

@@ -25,10 +25,17 @@ set(go_peer_dir ${CMAKE_BINARY_DIR}/peers)
 set(go_peer ${go_peer_dir}/grpcdx-go-peer)
 set(go_peer_gopath ${go_peer_dir}/go-path)
 set(go_protoc_gen_go ${go_peer_dir}/protoc-gen-go)
-# GOCACHE in the build dir: a re-run compiles only what changed. GOENV=off and an empty GOFLAGS
-# keep the user's Go settings out; GOPROXY=off makes any attempt to download an error.
+# GOCACHE is shared by every build directory of this user (Go's cache is keyed by content, so
+# the Release and the sanitizer build compile grpc-go once between them); without HOME it is in
+# the build dir. GOENV=off and an empty GOFLAGS keep the user's Go settings out; GOPROXY=off makes
+# any attempt to download an error.
+if(DEFINED ENV{HOME} AND IS_DIRECTORY "$ENV{HOME}")
+  set(go_cache "$ENV{HOME}/.cache/grpcdx-go-build")
+else()
+  set(go_cache ${go_peer_dir}/go-cache)
+endif()
 set(go_env ${CMAKE_COMMAND} -E env GO111MODULE=off GOPATH=${go_peer_gopath}:${GRPCDX_GOCODE_DIR}
-    GOCACHE=${go_peer_dir}/go-cache GOPROXY=off GOFLAGS= GOENV=off CGO_ENABLED=0)
+    GOCACHE=${go_cache} GOPROXY=off GOFLAGS= GOENV=off CGO_ENABLED=0)
 set(go_gen_dir ${go_peer_gopath}/src/grpcdxpeer/grpc/testing)
 set(go_protos empty messages test)
 set(go_generated)

@@ -94,3 +94,19 @@ TEST_CASE("parse_target: errors are usage errors with exact text and a hint") {
   check_error("local host:1", "invalid target 'local host:1': contains white space");
   check_error("dns:///", "invalid target 'dns:///': missing host:port after the scheme");
 }
+
+TEST_CASE("parse_target: gRPC's list of addresses") {
+  auto list = parse_target("ipv4:127.0.0.1:50051,127.0.0.1:50052");
+  REQUIRE(list);
+  CHECK(list->kind == Target::Kind::uri);
+  CHECK(list->grpc_uri == "ipv4:127.0.0.1:50051,127.0.0.1:50052");
+  CHECK(list->host == "127.0.0.1");
+  CHECK(list->port == "50051");
+  CHECK(parse_target("ipv6:[::1]:1,[::1]:2"));
+  auto bad = parse_target("ipv4:127.0.0.1:1,nope");
+  REQUIRE(!bad);
+  CHECK(bad.error().kind == ErrorKind::usage);
+  auto empty = parse_target("ipv4:127.0.0.1:1,,127.0.0.1:2");
+  REQUIRE(!empty);
+  CHECK(empty.error().message == "invalid target 'ipv4:127.0.0.1:1,,127.0.0.1:2': an empty address in the list");
+}
