@@ -84,7 +84,7 @@ def flat(samples, warmup_fraction=0.2, slack=0.10, floor_kb=8192):
                                      "allowed_growth_kb": int(allowed)}
 
 
-def wait_fds(pid, baseline, seconds=10):
+def wait_fds(pid, baseline, seconds=30):
     """Waits until the process holds at most `baseline` fds; returns the last count seen."""
     deadline = time.monotonic() + seconds
     n = fd_count(pid)

@@ -81,6 +81,27 @@ def _read_first_line(proc, timeout):
     return data.split(b"\n", 1)[0].decode(errors="replace").strip()
 
 
+def read_line(proc, timeout):
+    """Reads one line of `proc`'s stdout within `timeout` seconds, a byte at a time so nothing
+    after it is consumed; returns it with its newline, or None at a timeout or end of output.
+    For waiting on an event (a first line, a "listening" line) instead of sleeping."""
+    deadline = time.monotonic() + timeout
+    fd = proc.stdout.fileno()
+    data = b""
+    while not data.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            continue
+        byte = os.read(fd, 1)
+        if not byte:
+            return None
+        data += byte
+    return data.decode(errors="replace")
+
+
 def _stop(proc):
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)

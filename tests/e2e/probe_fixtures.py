@@ -5,6 +5,7 @@
 # (expired, for another name), and a tiny SRV/A DNS server with the scenario that runs it inside
 # a private network namespace. Standard library, openssl CLI and python3-grpcio only.
 import os
+import select
 import socket
 import ssl
 import struct
@@ -38,7 +39,15 @@ class FullBacklog:
             except BlockingIOError:
                 pass
             self.fillers.append(c)
-        time.sleep(0.2)
+        # Wait for the event, not a fixed time: the queue is full once a filler's handshake has
+        # completed (the socket turns writable without an error).
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            _, writable, _ = select.select([], self.fillers, [], max(0.0, deadline - time.monotonic()))
+            if any(c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0 for c in writable):
+                break
+        else:
+            raise AssertionError("no connection reached the accept queue of %s" % self.address)
         return self
 
     def __exit__(self, *exc):

@@ -128,13 +128,16 @@ def case_data_from_stdin(self, source):
 
 
 def case_max_messages(self, source):
-    data = json.dumps({"responseParameters": [{"size": 1, "intervalUs": 20000}] * 50})
+    # Two messages at once, then 48 more 300 ms apart: the whole stream takes at least 14.4 s,
+    # so a call that waited for it all cannot end within the 10 s below, however fast the
+    # machine; one that stops after 2 ends in well under that, however loaded. (With 50 x 20 ms
+    # the whole stream took a second: the ceiling could not tell waiting from stopping.)
+    data = json.dumps({"responseParameters": [{"size": 1}] * 2 + [{"size": 1, "intervalUs": 300000}] * 48})
     started = time.monotonic()
     rc, out, err = call(source, "StreamingOutputCall", "-d", data, "--max-messages", "2")
     self.assertEqual(rc, 0, err)
     t.TestCase.assert_clean_stderr(self, err)
     self.assertEqual(t.parse_json_stream(out), [{"payload": {"body": "AA=="}}] * 2)
-    # 50 messages 20 ms apart take a second; stopping after 2 must not wait for them all.
     self.assertLess(time.monotonic() - started, 10)
 
     rc, out, err = call(source, "FullDuplexCall", "-d", '{"responseParameters": [{"size": 1}]}\n' * 4,

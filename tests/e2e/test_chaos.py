@@ -118,11 +118,15 @@ class TransparencyTest(t.TestCase):
         self.assertIn(SVC, out.split())
 
     def test_client_deadline_is_propagated(self):
+        # The only message comes after 2 s: a call that ends DEADLINE_EXCEEDED without it ended
+        # on its 300 ms deadline (a wall-time ceiling would say the same, and fail on a busy
+        # machine). Were the deadline lost, the message would come and the call end OK.
         data = json.dumps({"responseParameters": [{"size": 1, "intervalUs": 2000000}]})
-        start = time.monotonic()
-        rc, out, err = call(self.proxy.address, "StreamingOutputCall", "-d", data, "--timeout", "300ms")
+        rc, out, err = call(self.proxy.address, "StreamingOutputCall", "-d", data, "--timeout", "300ms",
+                            "-o", "json")
         self.assertEqual(rc, 64 + 4, err)
-        self.assertLess(time.monotonic() - start, 1.8)
+        self.assertEqual(messages_of(out), [])
+        self.assertEqual(status_of(out)["code_name"], "DEADLINE_EXCEEDED")
 
 
 class FaultTest(t.TestCase):
@@ -161,15 +165,18 @@ class FaultTest(t.TestCase):
         self.assertEqual(counts["faults"][0]["spec"], spec)
 
     def test_delay(self):
-        with chaos(self.server) as plain, chaos(self.server, "--fault", "delay=300ms") as slow:
-            start = time.monotonic()
-            self.assert_ok(call(plain.address, "EmptyCall"))
-            direct = time.monotonic() - start
-            start = time.monotonic()
-            self.assert_ok(call(slow.address, "EmptyCall"))
-            delayed = time.monotonic() - start
-        self.assertGreaterEqual(delayed, 0.3)
-        self.assertGreaterEqual(delayed - direct, 0.2)  # process start-up varies between the two runs
+        # Measured on the call itself (the status event's elapsed_ms, from the call's start to
+        # its status, inside one grpcdx process), not as the wall time of a process compared
+        # with another's: a delay never comes early, so the call takes at least 300 ms; without
+        # the fault an EmptyCall on loopback takes a few milliseconds and this fails.
+        with chaos(self.server, "--fault", "delay=300ms") as slow:
+            rc, out, err = call(slow.address, "EmptyCall", "-o", "json")
+            counts = slow.counters(self)
+        self.assertEqual(rc, 0, err)
+        status = status_of(out)
+        self.assertEqual(status["code_name"], "OK")
+        self.assertGreaterEqual(status["elapsed_ms"], 300)
+        self.assertEqual(counts["faults"][0], {"spec": "delay=300ms", "matched": 1, "injected": 1})
 
     def test_cancel_after_two_messages(self):
         with chaos(self.server, "--fault", "cancel,after=2") as c:
@@ -239,28 +246,37 @@ class FaultTest(t.TestCase):
     def test_header_faults(self):
         with chaos(self.server, "--header-faults") as c:
             self.assert_fails(call(c.address, "EmptyCall", "-H", "x-grpcdx-abort: ABORTED"), 64 + 10, "ABORTED")
-            start = time.monotonic()
-            self.assert_ok(call(c.address, "EmptyCall", "-H", "x-grpcdx-delay: 400ms"))
-            self.assertGreaterEqual(time.monotonic() - start, 0.4)
+            out = self.assert_ok(call(c.address, "EmptyCall", "-H", "x-grpcdx-delay: 400ms", "-o", "json"))
+            self.assertGreaterEqual(status_of(out)["elapsed_ms"], 400)  # on the call itself
             self.assert_fails(call(c.address, "EmptyCall", "-H", "x-grpcdx-delay: soon"), 64 + 3,
                               "invalid x-grpcdx-delay 'soon'")
         with chaos(self.server) as c:  # without the flag the headers mean nothing
             self.assert_ok(call(c.address, "EmptyCall", "-H", "x-grpcdx-abort: ABORTED"))
 
     def test_max_active(self):
-        with chaos(self.server, "--fault", "drop", "--max-active", "1") as c:
-            held = subprocess.Popen([t.binary(), "call", c.address, SVC + "/EmptyCall", "--plaintext", "--proto",
-                                     "grpc/testing/test.proto", "-I", t.GRPC_PROTO_DIR, "--timeout", "3s"],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # The held call takes the one slot: it gets its first message and then stalls, open,
+        # until it is stopped. Its first message is the event that it is inside the proxy (a
+        # fixed wait raced the start of the call on a busy machine). Were --max-active ignored,
+        # the second call would stall too and end DEADLINE_EXCEEDED.
+        two = json.dumps({"responseParameters": [{"size": 1}, {"size": 2}]})
+        with chaos(self.server, "--fault", "stall,after=1", "--max-active", "1") as c:
+            held = subprocess.Popen([t.binary(), "call", c.address, SVC + "/StreamingOutputCall", "--plaintext",
+                                     "--proto", "grpc/testing/test.proto", "-I", t.GRPC_PROTO_DIR, "-d", two,
+                                     "-o", "json", "--timeout", "60s"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
             try:
-                time.sleep(1.0)
-                start = time.monotonic()
-                self.assert_ok(call(c.address, "EmptyCall", "--timeout", "2s"))
-                self.assertLess(time.monotonic() - start, 1.9)
+                line = ""
+                while '"event":"message"' not in line:
+                    line = t.read_line(held, 20)
+                    self.assertIsNotNone(line, "the held call got no first message")
+                rc, out, err = call(c.address, "StreamingOutputCall", "-d", two, "-o", "json", "--timeout", "20s")
+                self.assertEqual(rc, 0, err)
+                self.assertEqual(len(messages_of(out)), 2)
             finally:
-                self.assertEqual(held.wait(timeout=10), 68)
+                held.kill()
+                held.communicate(timeout=10)
             counts = c.counters(self)
-        self.assertEqual(counts["faults"][0], {"spec": "drop", "matched": 2, "injected": 1})
+        self.assertEqual(counts["faults"][0], {"spec": "stall,after=1", "matched": 2, "injected": 1})
 
     def test_rules_file(self):
         rules = t.write_file("rules-ok.json", json.dumps({"faults": [
@@ -273,15 +289,23 @@ class FaultTest(t.TestCase):
                          ["abort=UNAVAILABLE,method=%s/EmptyCall" % SVC, "delay=10ms"])
 
     def test_graceful_stop_ends_open_calls_with_unavailable(self):
-        c = Chaos(self.server, "--fault", "stall")
+        # The call stalls after its first message; that message on the client's stdout is the
+        # event that the call is open in the proxy, and the signal goes then (a fixed wait could
+        # come before the call on a busy machine, and the proxy would stop with no call open).
+        c = Chaos(self.server, "--fault", "stall,after=1")
         try:
             proc = subprocess.Popen([t.binary(), "call", c.address, SVC + "/StreamingOutputCall", "--plaintext",
                                      "--proto", "grpc/testing/test.proto", "-I", t.GRPC_PROTO_DIR, "-d", STREAM5,
                                      "--timeout", "20s"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            time.sleep(1.0)
-            rc, out, err = c.stop(signal.SIGINT)
-            _, cerr = proc.communicate(timeout=10)
-            crc, cerr = proc.returncode, cerr.decode()
+            try:
+                self.assertIsNotNone(t.read_line(proc, 20), "the call got no first message")
+                rc, out, err = c.stop(signal.SIGINT)
+                _, cerr = proc.communicate(timeout=10)
+                crc, cerr = proc.returncode, cerr.decode()
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.communicate()
         finally:
             c.stop()
         self.assertEqual(rc, 0, err)
@@ -519,19 +543,26 @@ class EmitTest(t.TestCase):
 class LiveSummaryTest(t.TestCase):
     def test_terminal_gets_a_live_line_and_a_pipe_does_not(self):
         import pty
+        import select
+        expected = b"grpcdx chaos: calls 1 | injected 1 | to clients: UNAVAILABLE 1"
         with t.serve() as upstream:
             master, slave = pty.openpty()
+            # No --duration: the proxy runs until the line shows (an event), then SIGTERM. A
+            # fixed --duration raced the call's start-up on a busy machine.
             proc = subprocess.Popen([t.binary(), "chaos", "--listen", "127.0.0.1:0", "--target", upstream,
-                                     "--plaintext", "--duration", "2500ms", "--fault", "abort=UNAVAILABLE"],
+                                     "--plaintext", "--fault", "abort=UNAVAILABLE"],
                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave)
             os.close(slave)
+            seen = b""
             try:
                 address = t._read_first_line(proc, 20)
                 self.assertIsNotNone(address)
                 t.run(["call", address, "grpc.testing.TestService/EmptyCall", "--plaintext"])
-                proc.wait(20)
-                seen = b""
-                while True:
+                deadline = time.monotonic() + 20  # the line is refreshed once a second
+                while expected not in seen and time.monotonic() < deadline:
+                    ready, _, _ = select.select([master], [], [], max(0.0, deadline - time.monotonic()))
+                    if not ready:
+                        continue
                     try:
                         chunk = os.read(master, 4096)
                     except OSError:
@@ -539,13 +570,15 @@ class LiveSummaryTest(t.TestCase):
                     if not chunk:
                         break
                     seen += chunk
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(20)
             finally:
                 os.close(master)
                 if proc.poll() is None:
                     proc.kill()
                     proc.wait()
-            text = seen.decode(errors="replace")
-            self.assertIn("grpcdx chaos: calls 1 | injected 1 | to clients: UNAVAILABLE 1", text)
+                proc.stdout.close()
+            self.assertIn(expected.decode(), seen.decode(errors="replace"))
             self.assertEqual(proc.returncode, 0)
         # Through a pipe (every other test here), stderr holds no such line.
         with t.serve() as upstream, t.chaos(upstream) as proxy:

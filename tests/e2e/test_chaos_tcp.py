@@ -1,7 +1,9 @@
 # End-to-end tests of `grpcdx chaos --tcp`: each connection fault as a gRPC client sees it (reset
-# -> UNAVAILABLE, latency per round trip, bandwidth within 15 %, blackhole -> deadline, close ->
-# UNAVAILABLE mid-stream, slice still intact), dir, pct with --seed, limit, backpressure, many
-# connections, the counters, stopping, and bad input.
+# -> UNAVAILABLE, latency per round trip, bandwidth never above its rate, blackhole -> deadline,
+# close -> UNAVAILABLE mid-stream, slice still intact), dir, pct with --seed, limit, backpressure,
+# many connections, the counters, stopping, and bad input.
+# A fault's guarantee is one-sided (a rate is never exceeded, a delay or a close never comes
+# early), and only that side is asserted: a loaded machine makes everything slower, never faster.
 import contextlib
 import json
 import os
@@ -140,25 +142,37 @@ class GrpcClientTest(TcpTestCase):
         with grpc.insecure_channel(self.server) as ch:  # and it is the proxy that is slow
             method = ch.unary_unary(EMPTY_CALL)
             method(b"", timeout=10)
-            start = time.monotonic()
-            method(b"", timeout=10)
-            self.assertLess(time.monotonic() - start, 0.1)
+            # The fastest of five direct calls: one slow call on a loaded machine is not the
+            # server being slow; all five taking 100 ms would be.
+            fastest = 10.0
+            for _ in range(5):
+                start = time.monotonic()
+                method(b"", timeout=10)
+                fastest = min(fastest, time.monotonic() - start)
+            self.assertLess(fastest, 0.1)
 
-    def test_bandwidth_bounds_throughput_within_15_percent(self):
+    def test_bandwidth_never_exceeds_the_rate(self):
         rate = 1000000
         request = stream_request([100000] * 25)  # 2.5 MB down
         with self.tcp(self.server, "bandwidth=1MB/s,dir=down") as c:
             with grpc.insecure_channel(c.address) as ch:
                 method = ch.unary_stream(STREAMING_OUTPUT)
                 method(b"", timeout=10)  # connect and warm up (an empty stream)
-                times, sizes = [], []
-                for answer in method(request, timeout=20):
-                    times.append(time.monotonic())
+                sizes = []
+                # From before the request: none of the 2.5 MB can have left the proxy earlier,
+                # so a slow client (a loaded machine) only lowers the figure. Measured from the
+                # first answer instead, a client that reads late sees a burst of buffered bytes.
+                start = time.monotonic()
+                for answer in method(request, timeout=30):
                     sizes.append(len(answer))
+                elapsed = time.monotonic() - start
         self.assertEqual(len(sizes), 25)
-        measured = sum(sizes[1:]) / (times[-1] - times[0])
-        self.assertGreater(measured, rate * 0.85, "%.0f B/s" % measured)
-        self.assertLess(measured, rate * 1.15, "%.0f B/s" % measured)
+        measured = sum(sizes) / elapsed
+        # The one-sided guarantee: never above the rate. The proxy's bucket holds rate/50 (20 kB),
+        # so 2.5 MB takes at least 2.48 s: at most 1.008 x the rate, whatever the load. No floor:
+        # a busy machine legitimately delivers less. Without the fault 2.5 MB on loopback takes a
+        # few tens of milliseconds, far above the rate, so this still fails if nothing throttles.
+        self.assertLessEqual(measured, rate * 1.05, "%.0f B/s" % measured)
 
     def test_blackhole_is_a_deadline(self):
         with self.tcp(self.server, "blackhole") as c:
@@ -173,16 +187,22 @@ class GrpcClientTest(TcpTestCase):
         self.assertGreaterEqual(counts["connections"], 1)
 
     def test_close_after_ends_a_long_stream_with_unavailable(self):
-        data = json.dumps({"responseParameters": [{"size": 10, "intervalUs": 200000}] * 10})
+        # 20 messages 100 ms apart: the stream takes at least 2 s, whatever the load.
+        data = json.dumps({"responseParameters": [{"size": 10, "intervalUs": 100000}] * 20})
         with self.tcp(self.server, "close,after=700ms") as c:
             start = time.monotonic()
             rc, out, err = call(c.address, "StreamingOutputCall", "-d", data, "-o", "json")
             elapsed = time.monotonic() - start
+            counts = c.counters(self)
+        # Cut mid-stream: UNAVAILABLE with some messages but not all (without the fault the call
+        # ends OK with 20). That, not a ceiling on the wall time, shows the close ended the call.
         self.assertEqual(rc, 78, err)
-        self.assertLess(elapsed, 1.8)
         messages = [e for e in t.json_lines(out) if e["event"] == "message"]
         self.assertGreaterEqual(len(messages), 1)
-        self.assertLess(len(messages), 10)
+        self.assertLess(len(messages), 20)
+        # A close never comes early: the process started before its connection was accepted.
+        self.assertGreaterEqual(elapsed, 0.7)
+        self.assertGreaterEqual(counts["faults"][0]["injected"], 1)
 
     def test_slice_keeps_calls_intact(self):
         with self.tcp(self.server, "slice=7,delay=0s") as c:
@@ -270,10 +290,15 @@ class ConnectionTest(TcpTestCase):
                 held.sendall(b"a")
                 self.assertEqual(held.recv(10), b"a")
                 free = connect(c.address)  # no slot left: no fault
-                time.sleep(1.2)
                 free.sendall(b"b")
-                self.assertEqual(free.recv(10), b"b")
-                self.assertEqual(held.recv(10), b"")  # closed by its fault
+                self.assertEqual(free.recv(10), b"b")  # the proxy has accepted it by now
+                accepted_by = time.monotonic()
+                self.assertEqual(held.recv(10), b"")  # closed by its fault (waits for it)
+                # Past the second at which the fault would have closed `free` too (it was
+                # accepted before its echo came back), it still works.
+                time.sleep(max(0.0, accepted_by + 1.2 - time.monotonic()))
+                free.sendall(b"c")
+                self.assertEqual(free.recv(10), b"c")
                 free.close()
             finally:
                 held.close()

@@ -3,7 +3,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import grpcdx_test as t  # noqa: E402
@@ -50,14 +49,17 @@ class HealthTest(t.TestCase):
             proc = subprocess.Popen([t.binary(), "health", address, "--plaintext", "--watch"],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             try:
-                time.sleep(0.5)
+                # The signal goes once the first status is out (an event, not a fixed wait: on a
+                # loaded machine the watch may not have printed anything after half a second).
+                first = t.read_line(proc, 20)
+                self.assertEqual(first, "NOT_SERVING\n")
                 proc.send_signal(signal.SIGINT)
                 out, err = proc.communicate(timeout=10)
             finally:
                 if proc.poll() is None:
                     proc.kill()
                     proc.wait()
-            self.assertEqual(out.decode(), "NOT_SERVING\n")
+            self.assertEqual(first + out.decode(), "NOT_SERVING\n")
             self.assertEqual(proc.returncode, 4, err)
             self.assert_clean_stderr(err.decode())
 

@@ -412,13 +412,18 @@ class ServeTest(unittest.TestCase):
         slow = test_method(ch, "unary_stream", "StreamingOutputCall", messages_pb2.StreamingOutputCallRequest,
                            messages_pb2.StreamingOutputCallResponse)(
             messages_pb2.StreamingOutputCallRequest(
-                response_parameters=[messages_pb2.ResponseParameters(size=1, interval_us=60_000_000)]),
-            timeout=30)
-        time.sleep(0.2)
+                response_parameters=[messages_pb2.ResponseParameters(size=1),
+                                     messages_pb2.ResponseParameters(size=1, interval_us=60_000_000)]),
+            timeout=90)
+        # Its first message says the stream is open in the server (a fixed wait could signal
+        # before the call got there on a busy machine); its second is a minute away.
+        self.assertEqual(len(next(slow).payload.body), 1)
         start = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        self.assertEqual(proc.wait(timeout=10), 0)
-        self.assertLess(time.monotonic() - start, 5.0)
+        self.assertEqual(proc.wait(timeout=30), 0)
+        # The grace is 1 s; the margin is for a busy machine. Waiting for the open stream would
+        # take a minute.
+        self.assertLess(time.monotonic() - start, 10.0)
         # The watcher heard NOT_SERVING, then the stream ended.
         rest = []
         with self.assertRaises(grpc.RpcError):

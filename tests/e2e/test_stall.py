@@ -35,9 +35,11 @@ class StallTest(t.ServedTestCase):
         self.assertEqual((s["sent"], s["received"]), (1, 2))
         self.assertEqual(s["channel_state"], "READY")
         self.assertEqual(s["transport"], "alive")
-        # Not earlier than the timeout; within the timeout + 20%.
+        # Never earlier than the timeout. Later only by the monitor's tick (50 ms) plus however
+        # late a busy machine wakes its thread: the ceiling is twice the timeout (it was +20 %),
+        # which a detector that waits for a second quiet spell still exceeds.
         self.assertGreaterEqual(s["idle_ms"], 1000)
-        self.assertLessEqual(s["idle_ms"], 1200)
+        self.assertLess(s["idle_ms"], 2000)
         self.assertGreaterEqual(wall, 1.0)
         self.assertLess(wall, 15)
         self.assertEqual(events(out, "status"), [], "a stall that fails the call has no status event")
@@ -47,7 +49,12 @@ class StallTest(t.ServedTestCase):
                               "-H", "x-grpcdx-stall-after: 0", "--stall-timeout", "300ms"])
         self.assertEqual(rc, 5, out + err)
         line = self.assert_error_line(err, ["recv_idle", "nothing received", "sent 1, received 0",
-                                            "channel READY", "transport alive"])
+                                            "channel READY"])
+        # The transport check behind it has 120 ms (2/5 of the 300 ms timeout) to hear back: on
+        # a busy machine it may not, and "unresponsive" is then the truth. Which one is tested
+        # with JSON output (test_silent_peer_is_recv_idle_and_exits_5, the frozen server); here
+        # the line must name it.
+        self.assertRegex(line, r"transport (alive|unresponsive)")
         self.assertEqual(out, "")
         self.assertIn("--on-stall report", line)
 
@@ -93,7 +100,7 @@ class StallTest(t.ServedTestCase):
         self.assertLess(s["sent"], 48)
         self.assertEqual(s["received"], 0)
         self.assertGreaterEqual(s["idle_ms"], 1000)
-        self.assertLessEqual(s["idle_ms"], 1200)
+        self.assertLess(s["idle_ms"], 2000)  # as above: twice the timeout, not +20 %
         self.assertLess(wall, 30)
 
     def test_bidi_peer_that_stops_reading_is_send_blocked(self):
@@ -110,18 +117,19 @@ class StallTest(t.ServedTestCase):
         self.assertEqual(events(out, "stall")[0]["kind"], "send_blocked")
 
     def test_slow_but_steady_stream_is_not_a_stall(self):
-        # Every gap (600ms) is under the stall timeout (1s) but past half of it, so the transport
-        # check runs too.
-        params = [{"size": 4, "intervalUs": 600000} for _ in range(4)]
+        # Every gap (1.2 s) is under the stall timeout (2 s) but past half of it, so the transport
+        # check runs too. The 800 ms between a gap and the timeout is what a busy machine may
+        # add to a gap before it looks like a stall (it was 400 ms: 600 ms gaps under 1 s).
+        params = [{"size": 4, "intervalUs": 1200000} for _ in range(2)]
         start = time.monotonic()
         rc, out, err = t.run(["call", self.address, OUTPUT, "--plaintext", "-o", "json",
-                              "-d", json.dumps({"responseParameters": params}), "--stall-timeout", "1s"])
+                              "-d", json.dumps({"responseParameters": params}), "--stall-timeout", "2s"])
         wall = time.monotonic() - start
         self.assertEqual(rc, 0, out + err)
         self.assert_clean_stderr(err)
         self.assertEqual(err, "")
         self.assertEqual(events(out, "stall"), [])
-        self.assertEqual(len(events(out, "message")), 4)
+        self.assertEqual(len(events(out, "message")), 2)
         self.assertGreaterEqual(wall, 2.4)
 
     def test_frozen_server_is_an_unresponsive_transport(self):
