@@ -231,7 +231,7 @@ void register_call(CLI::App& app, CommandSlot& slot) {
                   "Ignore request fields the message type does not have");
   if (M::declares("--max-messages"))
     cmd->add_option("--max-messages", opt->max_messages, "End a server or bidi stream cleanly after N responses")
-        ->check(CLI::NonNegativeNumber);
+        ->transform(whole_number(1, INT_MAX));
   if (M::declares("--stall-timeout"))
     cmd->add_option("--stall-timeout", opt->stall_timeout,
                     "Report a stall when the stream makes no progress (no message received, no pending send "

@@ -30,7 +30,7 @@ struct ConnectionOptions {
   Duration connect_timeout = std::chrono::seconds(10);
   std::optional<Duration> rpc_timeout;  // deadline of each RPC
   std::optional<Duration> keepalive;
-  std::optional<int> max_msg_size;
+  std::optional<int> max_msg_size;  // largest message received; nullopt: no limit
   bool show_secrets = false;
   // Each channel gets a subchannel pool of its own (GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL), so
   // channels to one target are separate connections (bench). A command that makes one channel
