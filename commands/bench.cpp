@@ -179,7 +179,7 @@ Result<int> run_bench(const BenchOptions& opt, Io& io) {
   }
 
   // Input is read and split before connecting: bad data fails fast.
-  std::string source = !opt.has_data ? "-d" : opt.data.starts_with("@") ? opt.data.substr(1) : "-d";
+  std::string source = opt.has_data ? rpc::request_source_name(opt.data) : "-d";
   std::vector<std::string> json_messages;
   if (opt.has_data) {
     TRY(auto text, rpc::read_request_text(opt.data));

@@ -63,10 +63,8 @@ Result<int> run_call(const CallOptions& opt, Io& io) {
   codec::MessageCodec codec(json_options);
 
   // Input that is not a streaming stdin is read and checked before any RPC is made.
-  std::string source_name = !opt.has_data ? "-d" : opt.data == "@-" ? "standard input"
-                            : opt.data.starts_with("@")              ? opt.data.substr(1)
-                                                                     : "-d";
-  bool stream_stdin = opt.has_data && opt.data == "@-";
+  std::string source_name = opt.has_data ? rpc::request_source_name(opt.data) : "-d";
+  bool stream_stdin = opt.has_data && rpc::reads_stdin(opt.data);
   std::optional<std::string> data_text;
   if (opt.has_data && !stream_stdin) {
     TRY(auto text, rpc::read_request_text(opt.data));

@@ -61,7 +61,8 @@ enum class RequestKind { rpc, reflection };
 void prepare_context(grpc::ClientContext& ctx, const ConnectionOptions& opt,
                      std::optional<Duration> timeout_override = std::nullopt, RequestKind kind = RequestKind::rpc);
 
-// Reads a whole file. Fails (local) naming the file and the reason.
+// Reads a whole file. Fails (local) naming the file and the reason; a directory or an empty path
+// is an error, not an empty file.
 Result<std::string> read_file(const std::string& path, std::string_view what = "file");
 
 }  // namespace grpcdx::net
