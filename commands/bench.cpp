@@ -206,6 +206,7 @@ Result<int> run_bench(const BenchOptions& opt, Io& io) {
     TRY(schema, schema::open_schema(opt.schema, channel, conn));
   }
   TRY(const pb::MethodDescriptor* method, schema->find_method(opt.method));
+  TRY_VOID(schema::check_method_types(method));
   const load::CallKind kind = kind_of(method);
   const std::string method_name = method->service()->full_name() + "/" + method->name();
   codec::JsonOptions json_options;
