@@ -188,9 +188,9 @@ CLI::Validator real_number(double min, double max) {
 
 Result<Duration> parse_flag_duration(const std::string& text, std::string_view flag, bool allow_zero) {
   auto parsed = parse_duration(text);
-  if (!parsed) return std::unexpected(parsed.error().with_context(std::string(flag)));
+  if (!parsed) return std::unexpected(parsed.error().with_context(fmt::format("invalid {}", flag)));
   if (!allow_zero && *parsed == Duration::zero())
-    return usage_error(fmt::format("{}: invalid duration '{}': must be positive (up to 100000h)", flag, text),
+    return usage_error(fmt::format("invalid {}: duration '{}' must be positive (up to 100000h)", flag, text),
                        "write durations like 250ms, 2s, 1m30s or 10us");
   return *parsed;
 }
@@ -229,7 +229,7 @@ Result<net::ConnectionOptions> to_connection_options(const ConnectionFlags& f,
   int max_msg_size = f.default_max_msg_size;
   if (!f.max_msg_size.empty()) {
     auto size = parse_byte_size(f.max_msg_size);
-    if (!size) return std::unexpected(size.error().with_context("--max-msg-size"));
+    if (!size) return std::unexpected(size.error().with_context("invalid --max-msg-size"));
     max_msg_size = *size;
   }
   if (max_msg_size > 0) o.max_msg_size = max_msg_size;  // 0: no limit

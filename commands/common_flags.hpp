@@ -112,8 +112,8 @@ CLI::Validator whole_number(uint64_t min, uint64_t max);
 CLI::Validator real_number(double min, double max);
 
 // Parses the value of a duration flag. Fails (usage) with parse_duration's message after the
-// flag's name ("--timeout: invalid duration '10': missing unit ..."), and on zero unless
-// `allow_zero` ("must be positive").
+// flag's name ("invalid --timeout: invalid duration '10': missing unit ..."), and on zero
+// unless `allow_zero` ("invalid --keepalive: duration '0' must be positive (up to 100000h)").
 Result<Duration> parse_flag_duration(const std::string& text, std::string_view flag, bool allow_zero = false);
 
 // `arg` as one POSIX shell word: unchanged when it has only safe characters, else in single

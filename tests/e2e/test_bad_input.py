@@ -44,15 +44,15 @@ class NumericFlags(t.ServedTestCase):
     def test_durations_out_of_range_are_usage_errors(self):
         a = self.address
         cases = [
-            (["call", a, UNARY, "--connect-timeout", "0"], "--connect-timeout: invalid duration '0': must be positive"),
-            (["call", a, UNARY, "--keepalive", "0"], "--keepalive: invalid duration '0': must be positive"),
-            (["call", a, UNARY, "--timeout", "-1s"], "--timeout: invalid duration '-1s': must not be negative"),
-            (["call", a, UNARY, "--timeout", "200000h"], "--timeout: invalid duration '200000h': too large"),
+            (["call", a, UNARY, "--connect-timeout", "0"], "invalid --connect-timeout: duration '0' must be positive (up to 100000h)"),
+            (["call", a, UNARY, "--keepalive", "0"], "invalid --keepalive: duration '0' must be positive"),
+            (["call", a, UNARY, "--timeout", "-1s"], "invalid --timeout: invalid duration '-1s': must not be negative"),
+            (["call", a, UNARY, "--timeout", "200000h"], "invalid --timeout: invalid duration '200000h': too large"),
             (["call", a, UNARY, "--stall-timeout", "0"], "invalid --stall-timeout '0'"),
             (["bench", a, UNARY, "-z", "-1s"], "invalid -z '-1s'"),
             (["bench", a, UNARY, "--warmup", "-1s"], "invalid --warmup '-1s'"),
             (["chaos", "--listen", "127.0.0.1:0", "--target", a, "--duration", "0"],
-             "--duration: invalid duration '0': must be positive"),
+             "invalid --duration: duration '0' must be positive"),
             (["probe", a, "--watch", "0"], "--watch needs a positive interval"),
             (["replay", a, UNARY, "--in", "/dev/null", "--pace", "-5/s"], "invalid --pace '-5/s'"),
         ]
@@ -64,7 +64,7 @@ class NumericFlags(t.ServedTestCase):
         for size in ("-5", "99999999999GiB", "3GiB", "4XB"):
             with self.subTest(size=size):
                 self.assert_fails(t.run(["call", self.address, UNARY, "--plaintext", "--max-msg-size", size]), 2,
-                                  "--max-msg-size: invalid size '%s'" % size)
+                                  "invalid --max-msg-size: invalid size '%s'" % size)
 
 
 class FileFlags(t.ServedTestCase):
