@@ -207,7 +207,7 @@ Result<int> run_bench(const BenchOptions& opt, Io& io) {
   }
 
   // Input is read and split before connecting: bad data fails fast.
-  std::string source = !opt.has_data ? "-d" : opt.data.starts_with("@") ? opt.data.substr(1) : "-d";
+  std::string source = opt.has_data ? rpc::request_source_name(opt.data) : "-d";
   std::vector<std::string> json_messages;
   if (opt.has_data) {
     TRY(auto text, rpc::read_request_text(opt.data));
@@ -235,6 +235,7 @@ Result<int> run_bench(const BenchOptions& opt, Io& io) {
   }
   TRY(const pb::MethodDescriptor* method, schema->find_method(opt.method));
   if (opt.output.verbose) print_schema_notes(io, *schema);
+  TRY_VOID(schema::check_method_types(method));
   const load::CallKind kind = kind_of(method);
   const std::string method_name = method->service()->full_name() + "/" + method->name();
   codec::JsonOptions json_options;
@@ -418,14 +419,21 @@ void register_bench(CLI::App& app, CommandSlot& slot) {
   cmd->add_option("--html", opt->html_file,
                   "Also write the report as a self-contained HTML page (SVG charts) to FILE")
       ->type_name("FILE");
-  cmd->add_option("-c,--concurrency", opt->concurrency, "Concurrent calls")->capture_default_str();
-  cmd->add_option("-n,--total", opt->total_calls, "Number of calls to make (default 200 when -z is not given)");
+  cmd->add_option("-c,--concurrency", opt->concurrency, "Concurrent calls")
+      ->transform(whole_number(1, 100'000))
+      ->capture_default_str();
+  cmd->add_option("-n,--total", opt->total_calls, "Number of calls to make (default 200 when -z is not given)")
+      ->transform(whole_number(1, 1'000'000'000'000));
   cmd->add_option("-z,--duration", opt->duration, "Make calls for DUR (e.g. 30s); with -n, whichever ends first");
   cmd->add_option("--rps", opt->rps, "Open loop at R calls per second, latency measured from each call's due time "
-                                     "(0 = as fast as possible)");
-  cmd->add_option("--connections", opt->connections, "Spread the calls over K connections")->capture_default_str();
+                                     "(0 = as fast as possible)")
+      ->transform(real_number(0, 1e9));
+  cmd->add_option("--connections", opt->connections, "Spread the calls over K connections")
+      ->transform(whole_number(1, 10'000))
+      ->capture_default_str();
   cmd->add_option("--warmup", opt->warmup, "Make calls for DUR first, left out of the figures");
-  cmd->add_option("--max-error-rate", opt->max_error_rate, "Exit 7 when more than P percent of calls fail");
+  cmd->add_option("--max-error-rate", opt->max_error_rate, "Exit 7 when more than P percent of calls fail")
+      ->transform(real_number(0, 100));
   cmd->add_option("--max-p99", opt->max_p99, "Exit 7 when the p99 latency is above DUR");
   cmd->add_option("--emit", opt->emit, "Print the same load as a script instead of running it: k6");
   cmd->add_flag("--allow-unknown-fields", opt->allow_unknown_fields, "Ignore request fields the message type does not have");

@@ -72,11 +72,9 @@ Result<int> run_call(const CallOptions& opt, Io& io) {
   codec::MessageCodec request_codec(request_options);
 
   // Input that is not a streaming stdin is read and checked before any RPC is made.
-  std::string source_name = !opt.has_data ? "-d" : opt.data == "@-" ? "standard input"
-                            : opt.data.starts_with("@")              ? opt.data.substr(1)
-                                                                     : "-d";
+  std::string source_name = opt.has_data ? rpc::request_source_name(opt.data) : "-d";
   // Text-format messages are cut at record separators, so a text stdin is read whole.
-  bool stream_stdin = opt.has_data && opt.data == "@-" && !text_format;
+  bool stream_stdin = opt.has_data && rpc::reads_stdin(opt.data) && !text_format;
   std::optional<std::string> data_text;
   if (opt.has_data && !stream_stdin) {
     TRY(auto text, rpc::read_request_text(opt.data));
@@ -253,7 +251,7 @@ void register_call(CLI::App& app, CommandSlot& slot) {
                   "Ignore request fields the message type does not have");
   if (M::declares("--max-messages"))
     cmd->add_option("--max-messages", opt->max_messages, "End a server or bidi stream cleanly after N responses")
-        ->check(CLI::NonNegativeNumber);
+        ->transform(whole_number(1, INT_MAX));
   if (M::declares("--stall-timeout"))
     cmd->add_option("--stall-timeout", opt->stall_timeout,
                     "Report a stall when the stream makes no progress (no message received, no pending send "

@@ -133,14 +133,10 @@ Result<int> run_tcp(const ChaosOptions& opt, std::vector<chaos::FaultSpec> fault
   chaos::TcpProxyOptions p;
   p.listen = opt.listen;
   p.target = opt.conn.target;
-  auto connect_timeout = parse_duration(opt.conn.connect_timeout);
-  if (!connect_timeout) return std::unexpected(connect_timeout.error().with_context("invalid --connect-timeout"));
-  p.connect_timeout = *connect_timeout;
+  TRY(p.connect_timeout, parse_flag_duration(opt.conn.connect_timeout, "--connect-timeout"));
   std::optional<Duration> duration;
   if (!opt.duration.empty()) {
-    auto d = parse_duration(opt.duration);
-    if (!d) return std::unexpected(d.error().with_context("invalid --duration"));
-    duration = *d;
+    TRY(duration, parse_flag_duration(opt.duration, "--duration"));
   }
   p.faults = std::move(faults);
   if (opt.max_active > 0) p.max_active = opt.max_active;
@@ -184,9 +180,7 @@ Result<int> run_chaos(const ChaosOptions& opt, Io& io) {
   TRY(auto upstream, to_connection_options(opt.conn));
   std::optional<Duration> duration;
   if (!opt.duration.empty()) {
-    auto d = parse_duration(opt.duration);
-    if (!d) return std::unexpected(d.error().with_context("invalid --duration"));
-    duration = *d;
+    TRY(duration, parse_flag_duration(opt.duration, "--duration"));
   }
 
   chaos::ProxyOptions p;
@@ -226,6 +220,7 @@ Result<int> run_chaos(const ChaosOptions& opt, Io& io) {
 
 void register_chaos(CLI::App& app, CommandSlot& slot) {
   auto opt = std::make_shared<ChaosOptions>();
+  opt->conn.default_max_msg_size = 0;  // the proxy passes what its two ends accept
   auto* cmd = app.add_subcommand("chaos",
                                  "Run a gRPC proxy that injects faults (delay, abort, cancel, reset, stall, drop), or "
                                  "with --tcp a TCP proxy (latency, bandwidth, reset, blackhole, slice, close)");
@@ -250,8 +245,9 @@ void register_chaos(CLI::App& app, CommandSlot& slot) {
                 "Be a byte-level TCP proxy (no gRPC parsing; TLS passes through) with connection faults, decided "
                 "per connection");
   cmd->add_option("--max-active", opt->max_active, "At most N calls (--tcp: connections) under a fault at once")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--seed", opt->seed, "Seed of the random choices, so a run repeats (default: random, printed)");
+      ->transform(whole_number(1, 1'000'000));
+  cmd->add_option("--seed", opt->seed, "Seed of the random choices, so a run repeats (default: random, printed)")
+      ->transform(whole_number(0, UINT64_MAX));
   cmd->add_option("--duration", opt->duration, "Stop after this long (default: until Ctrl-C or SIGTERM)");
   cmd->add_option("--emit", opt->emit,
                   "Print the delay/abort faults as an Istio VirtualService or Envoy fault filters and exit")

@@ -3,7 +3,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -175,9 +177,48 @@ Result<int> parse_byte_size(const std::string& text) {
   else if (unit == "MiB") scale = 1024 * 1024;
   else if (unit == "GB" || unit == "G") scale = 1000LL * 1000 * 1000;
   else if (unit == "GiB") scale = 1024LL * 1024 * 1024;
-  if (i == 0 || ec != std::errc() || scale == 0 || value * scale > 0x7fffffffLL)
+  // value > limit / scale, not value * scale > limit: the product of two large numbers overflows.
+  if (i == 0 || ec != std::errc() || scale == 0 || value > 0x7fffffffLL / scale)
     return usage_error(fmt::format("invalid size '{}': expected bytes, e.g. 4194304, 4MB or 4MiB (at most 2GiB)", text));
   return static_cast<int>(value * scale);
+}
+
+CLI::Validator whole_number(uint64_t min, uint64_t max) {
+  return CLI::Validator(
+      [min, max](std::string& text) -> std::string {
+        uint64_t value = 0;
+        const bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+          return c >= '0' && c <= '9';
+        });
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (!digits || ec != std::errc() || value < min || value > max)
+          return fmt::format("expected a whole number from {} to {}, got '{}'", min, max, text);
+        text = std::to_string(value);
+        return {};
+      },
+      "");
+}
+
+CLI::Validator real_number(double min, double max) {
+  return CLI::Validator(
+      [min, max](std::string& text) -> std::string {
+        double value = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (text.empty() || ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value) ||
+            value < min || value > max)
+          return fmt::format("expected a number from {} to {}, got '{}'", min, max, text);
+        return {};
+      },
+      "");
+}
+
+Result<Duration> parse_flag_duration(const std::string& text, std::string_view flag, bool allow_zero) {
+  auto parsed = parse_duration(text);
+  if (!parsed) return std::unexpected(parsed.error().with_context(fmt::format("invalid {}", flag)));
+  if (!allow_zero && *parsed == Duration::zero())
+    return usage_error(fmt::format("invalid {}: duration '{}' must be positive (up to 100000h)", flag, text),
+                       "write durations like 250ms, 2s, 1m30s or 10us");
+  return *parsed;
 }
 
 Result<net::ConnectionOptions> to_connection_options(const ConnectionFlags& f,
@@ -214,24 +255,27 @@ Result<net::ConnectionOptions> to_connection_options(const ConnectionFlags& f,
     TRY(o.user_agent, expand_environment(o.user_agent));
   }
   if (!f.max_time.empty()) {
-    TRY(auto limit, parse_duration(f.max_time));
-    if (limit.count() <= 0) return usage_error(fmt::format("invalid --max-time '{}': must be more than 0", f.max_time));
+    TRY(auto limit, parse_flag_duration(f.max_time, "--max-time"));
     arm_max_time(limit, f.max_time);
   }
-  TRY(o.connect_timeout, parse_duration(f.connect_timeout));
+  TRY(o.connect_timeout, parse_flag_duration(f.connect_timeout, "--connect-timeout"));
   const std::string& timeout = f.timeout.empty() ? default_timeout : f.timeout;
   if (!timeout.empty()) {
-    TRY(auto t, parse_duration(timeout));
+    // --timeout 0 is no deadline.
+    TRY(auto t, parse_flag_duration(timeout, "--timeout", true));
     if (t.count() > 0) o.rpc_timeout = t;
   }
   if (!f.keepalive.empty()) {
-    TRY(auto k, parse_duration(f.keepalive));
+    TRY(auto k, parse_flag_duration(f.keepalive, "--keepalive"));
     o.keepalive = k;
   }
+  int max_msg_size = f.default_max_msg_size;
   if (!f.max_msg_size.empty()) {
-    TRY(auto size, parse_byte_size(f.max_msg_size));
-    o.max_msg_size = size;
+    auto size = parse_byte_size(f.max_msg_size);
+    if (!size) return std::unexpected(size.error().with_context("invalid --max-msg-size"));
+    max_msg_size = *size;
   }
+  if (max_msg_size > 0) o.max_msg_size = max_msg_size;  // 0: no limit
   if (o.plaintext && (o.insecure || !o.cacert.empty() || !o.cert.empty()))
     return usage_error("--plaintext cannot be combined with --insecure, --cacert, --cert or --key");
   if (o.cert.empty() != o.key.empty())

@@ -1,6 +1,8 @@
 // Flag groups shared by the subcommands: connection, schema source and output.
 #pragma once
 
+#include <climits>
+#include <cstdint>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -8,6 +10,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/duration.hpp"
 #include "core/error.hpp"
 #include "core/io.hpp"
 #include "net/channel.hpp"
@@ -15,6 +18,10 @@
 #include "schema/schema_source.hpp"
 
 namespace grpcdx::commands {
+
+// The --max-msg-size of every command but `chaos` when the flag is not given: 4 MiB, as gRPC's
+// own clients and grpcurl.
+inline constexpr int k_default_max_msg_size = 4 * 1024 * 1024;
 
 // The raw text of the connection flags, converted once by to_connection_options().
 struct ConnectionFlags {
@@ -32,6 +39,7 @@ struct ConnectionFlags {
   std::string user_agent;     // --user-agent
   bool expand_headers = false;  // --expand-headers: ${NAME} in header values from the environment
   std::string max_time;       // --max-time (one-shot commands only; add_max_time_flag)
+  int default_max_msg_size = k_default_max_msg_size;  // without --max-msg-size; 0: no limit (chaos)
   bool show_secrets = false;
 };
 
@@ -113,8 +121,23 @@ Result<std::string> expand_environment(const std::string& value);
 // schema the server's reflection sent (see ReflectionDatabase::notes).
 void print_schema_notes(Io& io, const schema::SchemaSource& source);
 
-// Parses a byte size such as "4194304", "4MB", "4MiB" or "512KB". Fails (usage).
+// Parses a byte size such as "4194304", "4MB", "4MiB" or "512KB", at most 2GiB. Fails (usage).
 Result<int> parse_byte_size(const std::string& text);
+
+// CLI11 transforms for numeric flags (bad input, issue 17). CLI11 2.1 reads integers with
+// strtoull, so "-5" wraps around to 2^64-5 and "99999999999999999999" saturates; these reject
+// what is not in [min, max] with "expected a whole number from MIN to MAX, got '-5'" (CLI11
+// puts the flag's name first; main() makes it an "error:" line, exit 2).
+// whole_number: decimal digits only (no sign, no 0x, no exponent); leading zeros are dropped so
+// CLI11 does not read "010" as octal.
+CLI::Validator whole_number(uint64_t min, uint64_t max);
+// real_number: a finite decimal number ("0.5", "1e3"); NaN and infinities are refused.
+CLI::Validator real_number(double min, double max);
+
+// Parses the value of a duration flag. Fails (usage) with parse_duration's message after the
+// flag's name ("invalid --timeout: invalid duration '10': missing unit ..."), and on zero
+// unless `allow_zero` ("invalid --keepalive: duration '0' must be positive (up to 100000h)").
+Result<Duration> parse_flag_duration(const std::string& text, std::string_view flag, bool allow_zero = false);
 
 // `arg` as one POSIX shell word: unchanged when it has only safe characters, else in single
 // quotes (for the equivalent command lines bench and demo print).

@@ -73,7 +73,8 @@ void register_health(CLI::App& app, CommandSlot& slot) {
   add_max_time_flag(cmd, opt->conn);
   cmd->add_option("--service", opt->service, "The service to ask about (default: the whole server)");
   cmd->add_flag("--watch", opt->watch, "Watch the status and print each change (until Ctrl-C, --count or --timeout)");
-  cmd->add_option("--count", opt->count, "With --watch: stop after N statuses")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--count", opt->count, "With --watch: stop after N statuses")
+      ->transform(whole_number(1, INT_MAX));
   add_output_flags(cmd, opt->output);
   cmd->callback([opt, &slot] {
     slot.run = [opt](Io& io) { return opt->watch ? run_watch(*opt, io) : run_check(*opt, io); };

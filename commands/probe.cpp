@@ -172,7 +172,8 @@ void register_probe(CLI::App& app, CommandSlot& slot) {
   cmd->add_option("--service", opt->service, "Health service to ask about (default: the whole server)");
   cmd->add_flag("--all", opt->all, "Probe every address the name resolves to; exit with the worst instance's code");
   cmd->add_option("--watch", opt->watch, "Repeat every DUR and print a line whenever the verdict changes");
-  cmd->add_option("--count", opt->count, "With --watch: stop after N probes")->check(CLI::PositiveNumber);
+  cmd->add_option("--count", opt->count, "With --watch: stop after N probes")
+      ->transform(whole_number(1, INT_MAX));
   cmd->callback([opt, &slot] { slot.run = [opt](Io& io) { return run_probe_command(*opt, io); }; });
 }
 

@@ -159,6 +159,7 @@ Result<void> apply_key(FaultSpec& spec, std::string_view key, std::string_view v
   }
   if (key == "limit") {
     TRY(auto limit, parse_count(value, "limit"));
+    if (limit == 0) return usage_error("invalid limit '0' (a fault that may never inject does nothing: use 1 or more)");
     spec.limit = limit;
     return {};
   }

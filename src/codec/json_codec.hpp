@@ -33,7 +33,10 @@ class MessageCodec {
   std::unique_ptr<google::protobuf::Message> new_message(const google::protobuf::Descriptor* type);
 
   // Parses one JSON object (a text-format message with options.text_format) into a message of
-  // `type`. Fails (local) with protobuf's reason, e.g. "invalid JSON for grpc.testing.SimpleRequest: ...".
+  // `type`. Fails (local) with protobuf's reason, e.g. "invalid JSON for grpc.testing.SimpleRequest: ...",
+  // and on what the proto3 JSON mapping forbids although protobuf's parser lets it through: a
+  // repeated field given a single value, null inside a repeated field, a key given twice in one
+  // object, a field given by both its .proto and its JSON name.
   Result<std::unique_ptr<google::protobuf::Message>> from_json(std::string_view json,
                                                                const google::protobuf::Descriptor* type);
 

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -41,6 +42,11 @@ std::string system_roots() {
 }  // namespace
 
 Result<std::string> read_file(const std::string& path, std::string_view what) {
+  if (path.empty()) return local_error(fmt::format("cannot read {}: no file name given", what));
+  // An ifstream opens a directory and reads it as empty: it would pass for an empty file.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return local_error(fmt::format("cannot read {} '{}': it is a directory", what, path), "give a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) return local_error(fmt::format("cannot read {} '{}': {}", what, path, std::strerror(errno)));
   std::ostringstream ss;

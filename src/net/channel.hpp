@@ -30,7 +30,7 @@ struct ConnectionOptions {
   Duration connect_timeout = std::chrono::seconds(10);
   std::optional<Duration> rpc_timeout;  // deadline of each RPC
   std::optional<Duration> keepalive;
-  std::optional<int> max_msg_size;
+  std::optional<int> max_msg_size;  // largest message received; nullopt: no limit
   std::string user_agent;      // --user-agent or -H 'user-agent: ...': put before gRPC's own
   std::string lb_policy;       // bench --lb: pick_first or round_robin; empty: gRPC's default
   // Whether --timeout also bounds waiting for the connection (one-shot commands: the RPC waits
@@ -68,7 +68,8 @@ enum class RequestKind { rpc, reflection };
 void prepare_context(grpc::ClientContext& ctx, const ConnectionOptions& opt,
                      std::optional<Duration> timeout_override = std::nullopt, RequestKind kind = RequestKind::rpc);
 
-// Reads a whole file. Fails (local) naming the file and the reason.
+// Reads a whole file. Fails (local) naming the file and the reason; a directory or an empty path
+// is an error, not an empty file.
 Result<std::string> read_file(const std::string& path, std::string_view what = "file");
 
 }  // namespace grpcdx::net

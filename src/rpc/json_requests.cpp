@@ -33,7 +33,7 @@ Result<std::string> encode_one(std::string_view json, std::string_view source, i
 Result<std::string> read_request_text(const std::string& data) {
   if (!data.starts_with("@")) return data;
   std::string path = data.substr(1);
-  if (path == "-") {
+  if (path == "-" || path.empty()) {  // "@" alone is grpcurl's way to say standard input
     std::string text;
     char buffer[65536];
     ssize_t n;

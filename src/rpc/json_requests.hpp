@@ -13,8 +13,18 @@
 namespace grpcdx::rpc {
 
 // The text behind -d: the argument itself, the file after '@', or all of standard input for
-// "@-". Fails (local) naming a file that cannot be read.
+// "@-" (and "@" alone, as grpcurl). Fails (local) naming a file that cannot be read or that is a
+// directory.
 Result<std::string> read_request_text(const std::string& data);
+
+// Whether -d `data` reads standard input: "@-" or "@".
+inline bool reads_stdin(const std::string& data) { return data == "@-" || data == "@"; }
+
+// How error messages name the input of -d `data`: "standard input", the file, or "-d".
+inline std::string request_source_name(const std::string& data) {
+  if (reads_stdin(data)) return "standard input";
+  return data.starts_with("@") ? data.substr(1) : "-d";
+}
 
 // Parses every JSON value of `text` into a serialized message of `type`. `source` names the
 // input in error messages ("-d", "file.json"). Fails (local) on malformed JSON, a wrong field

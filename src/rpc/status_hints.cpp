@@ -30,6 +30,9 @@ std::string hint_for_status(int code, std::string_view message, bool plaintext) 
       return "the connection was lost during the call (reset or closed by the server or something in between): "
              "`grpcdx probe` shows which layer fails";
   }
+  if (code == 8 && (has("larger than max") || has("exceeds maximum")))
+    return "the message is larger than --max-msg-size allows (default 4MiB): raise it, e.g. --max-msg-size 16MiB, "
+           "or 0 for no limit";
   if (code == 4) return "the deadline passed: raise --timeout, or run `grpcdx probe` to see which layer is slow";
   if (code == 12 && has("Received http2 header with status"))
     return "the server answered with HTTP 404: is this a gRPC server, and is the path right?";

@@ -131,6 +131,10 @@ class ProtoFileSource final : public SchemaSource {
 
   // The import-path-relative name of a --proto argument.
   Result<std::string> resolve(const std::string& file) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(file, ec))
+      return local_error(fmt::format("cannot read proto file '{}': it is a directory", file),
+                         "give .proto files with --proto and their directories with -I");
     // Already relative to an import path (the usual form with -I)?
     if (std::unique_ptr<gp::io::ZeroCopyInputStream> in(m_tree.Open(file)); in) return file;
     std::string virtual_name, shadowing;

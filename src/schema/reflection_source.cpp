@@ -32,7 +32,7 @@ std::optional<std::string_view> below(std::string_view rest, std::string_view na
 
 // Whether `message` (or what it nests) defines `rest`, a name relative to the message's scope,
 // as ReflectionDatabase's index records names (messages, enums, enum values in the enclosing
-// scope, extensions).
+// scope, extensions), or as a field or oneof.
 bool message_defines(const gp::DescriptorProto& message, std::string_view rest) {
   if (rest == message.name()) return true;
   auto inner = below(rest, message.name());
@@ -46,6 +46,10 @@ bool message_defines(const gp::DescriptorProto& message, std::string_view rest) 
   }
   for (const auto& ext : message.extension())
     if (*inner == ext.name()) return true;
+  for (const auto& field : message.field())
+    if (*inner == field.name()) return true;
+  for (const auto& oneof : message.oneof_decl())
+    if (*inner == oneof.name()) return true;
   return false;
 }
 
@@ -252,7 +256,14 @@ bool ReflectionDatabase::FindFileContainingSymbol(const std::string& symbol_name
       return copy_file(name, output);
   }
   // A symbol kind this index does not track (e.g. a field): the first file is the one asked for.
-  if (!names->empty()) return copy_file(names->front(), output);
+  // Kept in case the symbol was a service, method, message or enum after all: then the server
+  // answered with the wrong file, and the error says so.
+  if (!names->empty()) {
+    std::string sent;
+    for (const auto& name : *names) sent += (sent.empty() ? "" : ", ") + name;
+    m_answered_without.insert_or_assign(symbol_name, std::move(sent));
+    return copy_file(names->front(), output);
+  }
   m_missing_symbols.insert(symbol_name);
   return false;
 }
@@ -286,6 +297,12 @@ bool ReflectionDatabase::FindAllExtensionNumbers(const std::string& extendee_typ
   const auto& numbers = answer->all_extension_numbers_response().extension_number();
   output->insert(output->end(), numbers.begin(), numbers.end());
   return true;
+}
+
+std::optional<std::string> ReflectionDatabase::answered_without(std::string_view symbol) const {
+  auto it = m_answered_without.find(symbol);
+  if (it == m_answered_without.end()) return std::nullopt;
+  return it->second;
 }
 
 // --- ReflectionSource --------------------------------------------------------------------

@@ -47,6 +47,10 @@ class ReflectionDatabase final : public google::protobuf::DescriptorDatabase {
   // One line per repair or substitution made so far.
   const std::vector<std::string>& notes() const { return m_notes; }
 
+  // The files the server sent for a request for `symbol` when none of them defines it (as
+  // "a.proto" or "a.proto, b.proto"); nullopt when it was never so answered.
+  std::optional<std::string> answered_without(std::string_view symbol) const;
+
  private:
   // A file received, repaired as the pool gets it. The pool builds a file once, so the first
   // hand-out moves the proto out instead of copying it (start-up: a copy of a big file costs as
@@ -81,6 +85,7 @@ class ReflectionDatabase final : public google::protobuf::DescriptorDatabase {
   std::vector<std::string_view> m_unindexed;  // files kept but not in the index yet
   std::set<std::string> m_missing_files, m_missing_symbols;
   SymbolTable m_symbols;  // what every kept file defines, for repair_references()
+  std::map<std::string, std::string, std::less<>> m_answered_without;  // symbol -> files sent for it
   std::optional<Error> m_error;
   std::vector<std::string> m_notes;
 };
@@ -97,6 +102,9 @@ class ReflectionSource final : public SchemaSource {
   int reflection_requests() const override { return m_client.requests(); }
   std::string reflection_version() const override { return m_client.version(); }
   std::vector<std::string> notes() const override { return m_database.notes(); }
+  std::optional<std::string> answered_without(std::string_view symbol) const override {
+    return m_database.answered_without(symbol);
+  }
 
  protected:
   void clear_last_error() override;

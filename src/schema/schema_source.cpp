@@ -1,6 +1,8 @@
 // Name lookups shared by every schema source, and the choice of source from the flags.
 #include "schema/schema_source.hpp"
 
+#include <functional>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -9,6 +11,7 @@
 #include "schema/combined_source.hpp"
 #include "schema/file_source.hpp"
 #include "schema/reflection_source.hpp"
+#include "schema/suggest.hpp"
 
 namespace grpcdx::schema {
 
@@ -29,11 +32,55 @@ std::optional<std::pair<std::string, std::string>> split_method(std::string_view
   return std::pair(service, std::string(name.substr(cut + 1)));
 }
 
+// Suggestions look at no more services than this, so a huge server costs a bounded number of
+// reflection requests on the way to an error.
+constexpr size_t k_max_suggestion_services = 100;
+
+// Every message and enum of `file` and of the files it imports, fully qualified, into `out`.
+void collect_types(const gp::FileDescriptor* file, std::set<const gp::FileDescriptor*>& seen,
+                   std::vector<std::string>& out) {
+  if (!file || !seen.insert(file).second) return;
+  std::function<void(const gp::Descriptor*)> message = [&](const gp::Descriptor* m) {
+    out.push_back(m->full_name());
+    for (int i = 0; i < m->nested_type_count(); ++i) message(m->nested_type(i));
+    for (int i = 0; i < m->enum_type_count(); ++i) out.push_back(m->enum_type(i)->full_name());
+  };
+  for (int i = 0; i < file->message_type_count(); ++i) message(file->message_type(i));
+  for (int i = 0; i < file->enum_type_count(); ++i) out.push_back(file->enum_type(i)->full_name());
+  for (int i = 0; i < file->dependency_count(); ++i) collect_types(file->dependency(i), seen, out);
+}
+
 }  // namespace
 
-Error SchemaSource::lookup_error(const std::string& what, const std::string& hint) {
+Error SchemaSource::lookup_error(const std::string& what, const std::string& symbol, const std::string& hint,
+                                 const std::function<std::vector<std::string>()>& suggest) {
   if (auto e = last_error()) return *e;
-  return Error{ErrorKind::local, fmt::format("{} not found", what), hint, 0};
+  if (auto sent = answered_without(symbol))
+    return Error{ErrorKind::local,
+                 fmt::format("the server's reflection answered with {}, which does not define {}", *sent, symbol),
+                 "the server's reflection is inconsistent: pass the schema with --proto or --protoset", 0};
+  Error e{ErrorKind::local, fmt::format("{} not found", what), hint, 0};
+  // Computed after the error is known: suggesting may ask reflection for more files.
+  e.message += did_you_mean(suggest());
+  clear_last_error();
+  return e;
+}
+
+SchemaSource::KnownNames SchemaSource::known_names(bool with_types) {
+  KnownNames known;
+  auto services = list_services();
+  if (!services) return known;
+  std::set<const gp::FileDescriptor*> seen;
+  for (const auto& name : *services) {
+    if (known.services.size() >= k_max_suggestion_services) break;
+    known.services.push_back(name);
+    const gp::ServiceDescriptor* service = pool().FindServiceByName(name);
+    if (!service) continue;
+    for (int i = 0; i < service->method_count(); ++i)
+      known.methods.push_back(name + "/" + service->method(i)->name());
+    if (with_types) collect_types(service->file(), seen, known.types);
+  }
+  return known;
 }
 
 Result<const gp::ServiceDescriptor*> SchemaSource::find_service(std::string_view name) {
@@ -41,7 +88,9 @@ Result<const gp::ServiceDescriptor*> SchemaSource::find_service(std::string_view
   if (name.empty()) return local_error("empty service name");
   clear_last_error();
   if (const auto* service = pool().FindServiceByName(std::string(name))) return service;
-  return std::unexpected(lookup_error(fmt::format("service '{}'", name), "`grpcdx list` shows the services"));
+  if (auto e = last_error()) return std::unexpected(*e);
+  return std::unexpected(lookup_error(fmt::format("service '{}'", name), std::string(name), "`grpcdx list` shows the services",
+                                      [&] { return closest_names(name, known_names(false).services); }));
 }
 
 Result<const gp::MethodDescriptor*> SchemaSource::find_method(std::string_view name) {
@@ -49,9 +98,25 @@ Result<const gp::MethodDescriptor*> SchemaSource::find_method(std::string_view n
   if (!parts)
     return local_error(fmt::format("invalid method name '{}'", name),
                        "write it as pkg.Service/Method or pkg.Service.Method");
-  TRY(auto service, find_service(parts->first));
+  clear_last_error();
+  const auto* service = pool().FindServiceByName(parts->first);
+  if (!service) {
+    if (auto e = last_error()) return std::unexpected(*e);
+    // The closest methods of any service, else the closest services.
+    return std::unexpected(lookup_error(fmt::format("service '{}'", parts->first), parts->first,
+                                        "`grpcdx list` shows the services",
+                                        [&] {
+                                          auto known = known_names(false);
+                                          auto methods = closest_names(parts->first + "/" + parts->second, known.methods);
+                                          return methods.empty() ? closest_names(parts->first, known.services) : methods;
+                                        }));
+  }
   if (const auto* method = service->FindMethodByName(parts->second)) return method;
-  return local_error(fmt::format("method '{}' not found in service '{}'", parts->second, service->full_name()),
+  std::vector<std::string> methods;
+  for (int i = 0; i < service->method_count(); ++i)
+    methods.push_back(service->full_name() + "/" + service->method(i)->name());
+  return local_error(fmt::format("method '{}' not found in service '{}'{}", parts->second, service->full_name(),
+                                 did_you_mean(closest_names(service->full_name() + "/" + parts->second, methods))),
                      fmt::format("`grpcdx list TARGET {}` shows its methods", service->full_name()));
 }
 
@@ -85,8 +150,14 @@ Result<Symbol> SchemaSource::find_symbol(std::string_view name) {
     }
     if (last_error()) break;
   }
-  return std::unexpected(lookup_error(fmt::format("symbol '{}'", full),
-                                     "give the full name of a service, method, message or enum"));
+  return std::unexpected(lookup_error(fmt::format("symbol '{}'", full), full,
+                                     "give the full name of a service, method, message or enum", [&] {
+                                       auto known = known_names(true);
+                                       std::vector<std::string> all = known.services;
+                                       for (const auto& m : known.methods) all.push_back(m);
+                                       for (const auto& t : known.types) all.push_back(t);
+                                       return closest_names(full, all);
+                                     }));
 }
 
 std::string symbol_kind(const Symbol& symbol) {
@@ -100,6 +171,44 @@ std::string symbol_kind(const Symbol& symbol) {
 
 std::string symbol_name(const Symbol& symbol) {
   return std::visit([](const auto* d) { return d->full_name(); }, symbol);
+}
+
+Result<void> check_method_types(const gp::MethodDescriptor* method) {
+  const std::string method_name = method->service()->full_name() + "/" + method->name();
+  // `type_name`, a placeholder used in `file`, as the error puts it.
+  auto missing = [&](const gp::FileDescriptor* file, const std::string& type_name, const std::string& use) {
+    std::string files;
+    for (int i = 0; i < file->dependency_count(); ++i)
+      if (file->dependency(i)->is_placeholder()) files += (files.empty() ? "" : ", ") + file->dependency(i)->name();
+    const std::string what = files.empty() ? "the schema has no definition of " + type_name
+                                           : fmt::format("the server's reflection did not send {}", files);
+    return local_error(fmt::format("{}, which {} needs ({})", what, method_name, use),
+                       "pass the schema with --proto or --protoset");
+  };
+  const gp::FileDescriptor* service_file = method->service()->file();
+  for (const gp::Descriptor* type : {method->input_type(), method->output_type()})
+    if (type->is_placeholder())
+      return missing(service_file, type->full_name(),
+                     fmt::format("its {} type {}", type == method->input_type() ? "request" : "response",
+                                 type->full_name()));
+  std::vector<const gp::Descriptor*> queue = {method->input_type(), method->output_type()};
+  std::set<const gp::Descriptor*> seen(queue.begin(), queue.end());
+  while (!queue.empty()) {
+    const gp::Descriptor* message = queue.back();
+    queue.pop_back();
+    for (int i = 0; i < message->field_count(); ++i) {
+      const gp::FieldDescriptor* field = message->field(i);
+      const bool placeholder = (field->message_type() && field->message_type()->is_placeholder()) ||
+                               (field->enum_type() && field->enum_type()->is_placeholder());
+      if (placeholder) {
+        const std::string type_name =
+            field->message_type() ? field->message_type()->full_name() : field->enum_type()->full_name();
+        return missing(message->file(), type_name, fmt::format("{} has type {}", field->full_name(), type_name));
+      }
+      if (field->message_type() && seen.insert(field->message_type()).second) queue.push_back(field->message_type());
+    }
+  }
+  return {};
 }
 
 Result<std::unique_ptr<SchemaSource>> open_schema(const SchemaOptions& options,
@@ -152,6 +261,7 @@ Result<ResolvedMethod> resolve_method(const SchemaOptions& options, const net::C
     TRY(r.schema, open_schema(options, r.channel, conn));
     TRY(r.method, r.schema->find_method(method_name));
   }
+  TRY_VOID(check_method_types(r.method));
   return r;
 }
 

@@ -2,6 +2,7 @@
 // protoset. Every command asks a SchemaSource and behaves the same whatever is behind it.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,6 +52,10 @@ class SchemaSource {
   // Number of requests sent to the server's reflection service so far (0 for files).
   virtual int reflection_requests() const { return 0; }
 
+  // When the server's reflection answered a request for `symbol` with files none of which
+  // defines it: their names ("a.proto, b.proto"); nullopt otherwise, and for files.
+  virtual std::optional<std::string> answered_without(std::string_view) const { return std::nullopt; }
+
   // Which reflection service answered: "v1", "v1alpha", or empty (files, or nothing asked yet).
   virtual std::string reflection_version() const { return {}; }
 
@@ -58,15 +63,17 @@ class SchemaSource {
   // file sent twice, a field fixed up so protobuf accepts it), one line each; for -v output.
   virtual std::vector<std::string> notes() const { return {}; }
 
-  // A service by full name. Fails (local) naming the service when it does not exist.
+  // A service by full name. Fails (local) naming the service when it does not exist, with the
+  // closest names the source has ("; did you mean ...?").
   Result<const google::protobuf::ServiceDescriptor*> find_service(std::string_view name);
 
   // A method by "pkg.Service/Method" or "pkg.Service.Method" (a leading '/' is allowed).
-  // Fails (local) naming the service or method when it does not exist.
+  // Fails (local) naming the service or method when it does not exist, with the closest methods
+  // (or services) the source has.
   Result<const google::protobuf::MethodDescriptor*> find_method(std::string_view name);
 
   // A service, method, message or enum by full name ("pkg.S/M" is also accepted for methods).
-  // Fails (local) with "symbol 'X' not found" when it is none of those.
+  // Fails (local) with "symbol 'X' not found" and the closest names when it is none of those.
   Result<Symbol> find_symbol(std::string_view name);
 
  protected:
@@ -74,9 +81,21 @@ class SchemaSource {
   virtual void clear_last_error() {}
 
  private:
+  // The names a "did you mean" picks from: every service (at most 100), its methods as
+  // "pkg.S/M" and, with `with_types`, the messages and enums of their files and imports.
+  // Reflection: loads those files. Empty lists when the services cannot be listed.
+  struct KnownNames {
+    std::vector<std::string> services, methods, types;
+  };
+  KnownNames known_names(bool with_types);
+
   // The error a failed lookup of `what` reports: the source's own error when it has one
-  // (an RPC that failed, a file protobuf rejected), otherwise "<what> not found".
-  Error lookup_error(const std::string& what, const std::string& hint);
+  // (an RPC that failed, a file protobuf rejected), otherwise "<what> not found" and the
+  // closest names `suggest` returns ("; did you mean pkg.S/M?").
+  // When reflection answered the request for `symbol` with a file that lacks it, the error
+  // says that instead.
+  Error lookup_error(const std::string& what, const std::string& symbol, const std::string& hint,
+                     const std::function<std::vector<std::string>()>& suggest);
 };
 
 // The kind of a symbol as SPEC.md names it: "service", "method", "message" or "enum".
@@ -92,6 +111,11 @@ std::string symbol_name(const Symbol& symbol);
 Result<std::unique_ptr<SchemaSource>> open_schema(const SchemaOptions& options,
                                                   std::shared_ptr<grpc::Channel> channel,
                                                   const net::ConnectionOptions& conn);
+
+// Fails (local) when the request or response type of `method`, or a type they reach, is only a
+// placeholder: a file the server's reflection did not send, so messages would lose fields. The
+// error names the missing file and the field that needs it, before any call is made.
+Result<void> check_method_types(const google::protobuf::MethodDescriptor* method);
 
 // open_schema for a command: with --proto/--protoset (and no --use-reflection) it does not
 // connect at all; otherwise it

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -71,6 +72,8 @@ Result<ListenAddress> parse_listen(const std::string& listen) {
 }
 
 Result<std::string> read_pem(const std::string& path, const std::string& what) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return local_error("cannot read " + what + " " + path + ": it is a directory");
   std::ifstream in(path, std::ios::binary);
   if (!in) return local_error("cannot read " + what + " " + path + ": " + std::strerror(errno));
   std::ostringstream buf;

@@ -88,7 +88,7 @@ class TransparencyTest(t.TestCase):
         self.assertEqual(events[-1]["trailers"].get("x-grpc-test-echo-trailing-bin"), ["AAEC"])
 
     def test_large_unary_4mb(self):
-        events = self.same("UnaryCall", "-d", '{"responseSize": 4194304}')
+        events = self.same("UnaryCall", "-d", '{"responseSize": 4194304}', "--max-msg-size", "0")
         message = [e for e in events if e["event"] == "message"][0]["message"]
         body = base64.b64decode(message["payload"]["body"])
         self.assertEqual(len(body), 4194304)

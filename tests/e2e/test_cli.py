@@ -77,7 +77,7 @@ class Usage(t.TestCase):
         for rps in ("nan", "inf", "-1"):
             with self.subTest(rps=rps):
                 self.assert_fails(t.run(["bench", server(), SVC + "/EmptyCall", "--plaintext", "-n", "1",
-                                         "--rps", rps]), 2, "invalid --rps")
+                                         "--rps", rps]), 2, "--rps: expected a number from 0 to 1000000000")
         # The longest accepted timeout works like any other.
         rc, out, err = t.run(["call", server(), SVC + "/EmptyCall", "--plaintext", "--timeout", "100000h"])
         self.assertEqual(rc, 0, err)

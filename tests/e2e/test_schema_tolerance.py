@@ -56,13 +56,15 @@ def load_modules(tmp):
 class OddReflection:
     """A reflection service over a dict of FileDescriptorProtos, with configurable oddities."""
 
-    def __init__(self, files, services, withheld=(), duplicate=False, with_deps=True, top_level_only=False):
+    def __init__(self, files, services, withheld=(), duplicate=False, with_deps=True, top_level_only=False,
+                 wrong_file=None):
         self.files = files            # name -> FileDescriptorProto
         self.services = services
         self.withheld = set(withheld)  # files answered NOT_FOUND, also for their symbols
         self.duplicate = duplicate    # send every file twice
         self.with_deps = with_deps    # send a file's dependencies with it
         self.top_level_only = top_level_only  # know only top-level symbols (no methods, nested types)
+        self.wrong_file = wrong_file or {}  # symbol -> a file to answer with that does not define it
         self.requests = 0
 
     def symbols(self, fd):
@@ -114,6 +116,8 @@ class OddReflection:
             return resp
         if kind == "file_by_filename":
             names = self.closure(req.file_by_filename)
+        elif kind == "file_containing_symbol" and req.file_containing_symbol in self.wrong_file:
+            names = self.closure(self.wrong_file[req.file_containing_symbol])
         elif kind == "file_containing_symbol":
             for n, fd in self.files.items():
                 if n not in self.withheld and req.file_containing_symbol in self.symbols(fd):
@@ -183,6 +187,27 @@ def main():
         code, out, err = grpcdx("describe", "--plaintext", addr, "shop.v1.Money")
         check(code == 1 and err.startswith("error: symbol 'shop.v1.Money' not found"),
               "missing dependency: its own symbols are not found", err)
+        # A call whose messages need the missing file fails before the call, naming file and field.
+        for method in ("shop.v1.ShopService/GetItem", "shop.v1.ShopService/UploadItems"):
+            code, out, err = grpcdx("call", "--plaintext", addr, method)
+            check(code == 1 and err.strip() == "error: the server's reflection did not send shop/v1/common.proto, "
+                  f"which {method} needs (shop.v1.Item.amount_off has type shop.v1.Money) "
+                  "(pass the schema with --proto or --protoset)",
+                  f"missing dependency: call {method} fails before the call with a hint", f"{code} {err}")
+        code, out, err = grpcdx("bench", "--plaintext", addr, "shop.v1.ShopService/GetItem", "-n", "1")
+        check(code == 1 and "did not send shop/v1/common.proto" in err, "missing dependency: bench fails too",
+              f"{code} {err}")
+        server.stop(0)
+
+        # 1b. Reflection answers the request for a service with a file that does not define it.
+        odd = OddReflection(files, services, wrong_file={"shop.v1.ShopService": "shop/v1/common.proto"})
+        server, addr = start([odd.handler(pbs["v1"], "v1")])
+        for args in (["describe", "shop.v1.ShopService"], ["call", "shop.v1.ShopService/GetItem"],
+                     ["list", "shop.v1.ShopService"]):
+            code, out, err = grpcdx(args[0], "--plaintext", addr, *args[1:])
+            check(code == 1 and err.strip() == "error: the server's reflection answered with shop/v1/common.proto, "
+                  "which does not define shop.v1.ShopService (the server's reflection is inconsistent: pass the "
+                  "schema with --proto or --protoset)", f"wrong file: {args[0]} says which file came", f"{code} {err}")
         server.stop(0)
 
         # 2. v1alpha only, every file sent twice, dependencies sent along: one request after the fallback.

@@ -72,6 +72,10 @@ TEST_CASE("parse_fault_spec: errors name the problem") {
         "invalid after 'soon' (use a number of messages like 2 or a duration like 500ms)");
   CHECK(parse_fault_spec("cancel=3").error().message == "'cancel' takes no value of its own (use cancel,after=N)");
   CHECK(parse_fault_spec("drop,limit=-1").error().message == "invalid limit '-1' (use a whole number, e.g. 3)");
+  CHECK(parse_fault_spec("drop,limit=0").error().message ==
+        "invalid limit '0' (a fault that may never inject does nothing: use 1 or more)");
+  CHECK(parse_fault_spec("drop,limit=99999999999999999999").error().message ==
+        "invalid limit '99999999999999999999' (use a whole number, e.g. 3)");
   CHECK(parse_fault_spec("drop,header=novalue").error().message ==
         "invalid header 'novalue' (use key:value; the value may be a glob like *)");
   CHECK(parse_fault_spec("drop,method=Foo").error().message ==

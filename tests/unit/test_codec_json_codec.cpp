@@ -86,3 +86,56 @@ TEST_CASE("MessageCodec::from_bytes rejects bytes that are not the message") {
   REQUIRE(!bad);
   CHECK(bad.error().message == "the server sent 3 bytes that are not a valid grpc.testing.SimpleRequest");
 }
+
+TEST_CASE("MessageCodec refuses what protobuf's JSON parser lets through but the proto3 JSON mapping forbids") {
+  MessageCodec codec({});
+  const auto* streaming = grpc::testing::StreamingOutputCallRequest::descriptor();
+  const auto* reconnect = grpc::testing::ReconnectInfo::descriptor();
+  const auto* stats = grpc::testing::LoadBalancerStatsResponse::descriptor();
+  auto message = [&](std::string_view json, const google::protobuf::Descriptor* type) {
+    auto parsed = codec.from_json(json, type);
+    return parsed ? std::string("ok") : parsed.error().message;
+  };
+  // A repeated field given one value, not an array (protobuf makes it a list of one).
+  CHECK(message(R"({"responseParameters": {"size": 10}})", streaming) ==
+        "invalid JSON for grpc.testing.StreamingOutputCallRequest: field 'response_parameters' is repeated: it "
+        "needs a JSON array, not an object");
+  CHECK(message(R"({"backoffMs": 5})", reconnect) ==
+        "invalid JSON for grpc.testing.ReconnectInfo: field 'backoff_ms' is repeated: it needs a JSON array, not a "
+        "number");
+  CHECK(message(R"({"backoff_ms": "5"})", reconnect) ==
+        "invalid JSON for grpc.testing.ReconnectInfo: field 'backoff_ms' is repeated: it needs a JSON array, not a "
+        "string");
+  // null inside a repeated field (protobuf drops it).
+  CHECK(message(R"({"backoffMs": [1, null]})", reconnect) ==
+        "invalid JSON for grpc.testing.ReconnectInfo: 'backoff_ms[1]' is null: a repeated field cannot hold null");
+  // Duplicate keys and one field under both names (protobuf keeps the last).
+  CHECK(message(R"({"passed": true, "passed": false})", reconnect) ==
+        "invalid JSON for grpc.testing.ReconnectInfo: key 'passed' is given twice in one object");
+  CHECK(message(R"({"backoff_ms": [1], "backoffMs": [2]})", reconnect) ==
+        "invalid JSON for grpc.testing.ReconnectInfo: field 'backoff_ms' is given twice (as 'backoff_ms' and "
+        "'backoffMs')");
+  CHECK(message(R"({"rpcsByPeer": {"a": 1, "a": 2}})", stats) ==
+        "invalid JSON for grpc.testing.LoadBalancerStatsResponse: key 'a' is given twice in one object");
+  // Nested messages, array elements and map values are checked too, with their path.
+  CHECK(message(R"({"responseParameters": [{"size": 1}, {"size": 2, "size": 3}]})", streaming) ==
+        "invalid JSON for grpc.testing.StreamingOutputCallRequest: key 'size' is given twice in one object");
+  CHECK(message(R"({"rpcsByMethod": {"m": {"rpcsByPeer": {"p": 1}, "rpcs_by_peer": {}}}})", stats) ==
+        "invalid JSON for grpc.testing.LoadBalancerStatsResponse: field 'rpcs_by_method[\"m\"].rpcs_by_peer' is "
+        "given twice (as 'rpcsByPeer' and 'rpcs_by_peer')");
+  CHECK(message(R"({"payload": {"body": "AAEC"}, "responseStatus": {"code": 3}})", streaming) == "ok");
+
+  // The forms the mapping allows stay accepted: null for any field, numbers as strings, an enum
+  // by number, an empty array, int64 as a string.
+  CHECK(message(R"({"backoffMs": null, "passed": null})", reconnect) == "ok");
+  CHECK(message(R"({"backoffMs": ["1", 2], "passed": "true"})", reconnect) == "ok");
+  CHECK(message(R"({"responseType": 0, "responseParameters": []})", streaming) == "ok");
+  CHECK(message(R"({"rpcsByPeer": {"a": "1", "b": 2}, "numFailures": "3"})", stats) == "ok");
+  // Errors protobuf already reports keep its words.
+  CHECK(message(R"({"responseSize": [1]})", simple_request()) ==
+        "invalid JSON for grpc.testing.SimpleRequest: responseSize: Proto field is not repeating, cannot start "
+        "list.");
+  CHECK(message(R"({"payload": 5})", simple_request()) ==
+        "invalid JSON for grpc.testing.SimpleRequest: (payload): invalid value 5 for type "
+        "type.googleapis.com/grpc.testing.Payload");
+}

@@ -36,3 +36,11 @@ TEST_CASE("other recognised causes") {
   CHECK(hint_for_status(14, "backend overloaded", true).empty());
   CHECK(hint_for_status(2, "Socket closed", true).empty());
 }
+
+TEST_CASE("a message over the receive limit points at --max-msg-size") {
+  CHECK(hint_for_status(8, "Received message larger than max (5242885 vs. 4194304)", true) ==
+        "the message is larger than --max-msg-size allows (default 4MiB): raise it, e.g. --max-msg-size 16MiB, or 0 "
+        "for no limit");
+  // A server's own RESOURCE_EXHAUSTED (a quota, a rate limit) is something else.
+  CHECK(hint_for_status(8, "quota exceeded", true) == "");
+}
