@@ -27,7 +27,8 @@ def tearDownModule():
 
 
 def bench(*args, target=None, timeout=60):
-    return t.run(["bench", target or _a, METHOD, "--plaintext", "-c", "2"] + list(args), timeout=timeout)
+    concurrency = [] if "-c" in args else ["-c", "2"]
+    return t.run(["bench", target or _a, METHOD, "--plaintext"] + concurrency + list(args), timeout=timeout)
 
 
 class Csv(t.TestCase):
