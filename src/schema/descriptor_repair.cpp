@@ -191,12 +191,12 @@ void repair_unmarked_proto3_optional(gp::DescriptorProto& message, const std::st
     repair_unmarked_proto3_optional(nested, full_name + "." + nested.name(), marked);
 }
 
-}  // namespace
-
-std::string camel_case(const std::string& field_name) {
+// `name` with its underscores dropped and the letter after each one upper-cased (the first
+// letter too when `upper_first`), as protobuf derives map entry and JSON names.
+std::string join_words(const std::string& name, bool upper_first) {
   std::string out;
-  bool upper_next = true;
-  for (char c : field_name) {
+  bool upper_next = upper_first;
+  for (char c : name) {
     if (c == '_') {
       upper_next = true;
     } else if (upper_next) {
@@ -208,6 +208,10 @@ std::string camel_case(const std::string& field_name) {
   }
   return out;
 }
+
+}  // namespace
+
+std::string camel_case(const std::string& field_name) { return join_words(field_name, true); }
 
 std::vector<std::string> repair_file(gp::FileDescriptorProto& file) {
   std::vector<std::string> notes;
@@ -385,21 +389,7 @@ std::vector<std::string> repair_references(gp::FileDescriptorProto& file, const 
   return repair.finish(file);
 }
 
-std::string default_json_name(const std::string& field_name) {
-  std::string out;
-  bool upper_next = false;
-  for (char c : field_name) {
-    if (c == '_') {
-      upper_next = true;
-    } else if (upper_next) {
-      out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      upper_next = false;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
+std::string default_json_name(const std::string& field_name) { return join_words(field_name, false); }
 
 namespace {
 

@@ -64,21 +64,8 @@ def run(args, input=None, timeout=30, env=None):
 
 def _read_first_line(proc, timeout):
     """Reads the first stdout line of `proc` within `timeout` seconds, or returns None."""
-    deadline = time.monotonic() + timeout
-    data = b""
-    fd = proc.stdout.fileno()
-    while b"\n" not in data:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return None
-        ready, _, _ = select.select([fd], [], [], left)
-        if not ready:
-            continue
-        chunk = os.read(fd, 4096)
-        if not chunk:
-            return None
-        data += chunk
-    return data.split(b"\n", 1)[0].decode(errors="replace").strip()
+    line = read_line(proc, timeout)
+    return None if line is None else line.strip()
 
 
 def read_line(proc, timeout):

@@ -1,31 +1,12 @@
 # A bidi call fed from standard input sends each message as soon as it is complete and prints
 # each response as it arrives: it never waits for the whole input.
 import os
-import select
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import grpcdx_test as t  # noqa: E402
-
-
-def read_line(proc, timeout):
-    """One stdout line within `timeout` seconds, or None."""
-    deadline = time.monotonic() + timeout
-    data = b""
-    while not data.endswith(b"\n"):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return None
-        ready, _, _ = select.select([proc.stdout], [], [], left)
-        if not ready:
-            continue
-        byte = os.read(proc.stdout.fileno(), 1)
-        if not byte:
-            return None
-        data += byte
-    return data.decode()
 
 
 class InterleaveTest(t.TestCase):
@@ -40,16 +21,16 @@ class InterleaveTest(t.TestCase):
                 for size in (3, 5, 7):
                     proc.stdin.write(b'{"responseParameters": [{"size": %d}]}\n' % size)
                     proc.stdin.flush()
-                    line = read_line(proc, 10)
+                    line = t.read_line(proc, 10)
                     if headers is None:
                         headers = line
                         self.assertIn('"event":"headers"', headers or "")
-                        line = read_line(proc, 10)
+                        line = t.read_line(proc, 10)
                     self.assertIsNotNone(line, "no response to message of size %d before the next" % size)
                     body = t.json_lines(line)[0]["message"]["payload"]["body"]
                     self.assertEqual(len(__import__("base64").b64decode(body)), size)
                 proc.stdin.close()
-                rest = read_line(proc, 10)
+                rest = t.read_line(proc, 10)
                 self.assertIn('"event":"status"', rest or "")
                 self.assertEqual(proc.wait(10), 0)
             finally:
