@@ -65,10 +65,16 @@ Result<std::unique_ptr<schema::SchemaSource>> server_schema(const CompatOptions&
 // without reflection into one clear error. Fails on a reflection RPC that failed.
 Result<std::vector<const google::protobuf::ServiceDescriptor*>> server_services(
     schema::SchemaSource& server, const std::vector<const google::protobuf::ServiceDescriptor*>& wanted) {
-  TRY(auto listed, server.list_services());
+  auto listed = server.list_services();
+  if (!listed) {
+    Error e = listed.error();
+    // The schema flags name the client's side here: the server's is --server-protoset.
+    if (e.kind == ErrorKind::local) e.hint = "give the server's schema with --server-protoset FILE instead of TARGET";
+    return std::unexpected(e);
+  }
   std::vector<const google::protobuf::ServiceDescriptor*> found;
   for (const auto* service : wanted) {
-    if (std::find(listed.begin(), listed.end(), service->full_name()) == listed.end()) continue;
+    if (std::find(listed->begin(), listed->end(), service->full_name()) == listed->end()) continue;
     TRY(auto s, server.find_service(service->full_name()));
     found.push_back(s);
   }
