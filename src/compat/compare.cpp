@@ -50,7 +50,17 @@ struct PairState {
   const T* client;
   const T* server;
   unsigned flow = 0;
-  std::vector<std::string> methods;
+  std::vector<int> methods;  // indices into Report::methods, in the order they reached the pair
+};
+
+// A pair in the graph the methods' walks follow: a message pair's edges are the pairs of its
+// fields' message and enum types, found once.
+struct Node {
+  bool is_enum = false;
+  size_t index = 0;  // into Walker::m_messages or m_enums
+  bool expanded = false;
+  std::vector<int> edges;
+  unsigned stamp = 0;  // the walk that last visited it
 };
 
 // "field 3 (count) of pkg.Msg", naming the server's message too when it is called otherwise.
@@ -106,8 +116,11 @@ class Walker {
   Report finish();
 
  private:
-  void reach_message(const gp::Descriptor* c, const gp::Descriptor* s, unsigned flow, const std::string& method);
-  void reach_enum(const gp::EnumDescriptor* c, const gp::EnumDescriptor* s, unsigned flow, const std::string& method);
+  int node_for(const gp::Descriptor* c, const gp::Descriptor* s);
+  int node_for(const gp::EnumDescriptor* c, const gp::EnumDescriptor* s);
+  void expand(int id);
+  // Marks every pair reachable from `root` as travelling in `flow` and reached by `method`.
+  void reach(int root, unsigned flow, int method);
   void count_client(const gp::Descriptor* message);
   void compare_messages(const PairState<gp::Descriptor>& pair);
   void compare_field(const PairState<gp::Descriptor>& pair, const FD* c, const FD* s);
@@ -116,25 +129,27 @@ class Walker {
   void field_missing(const PairState<gp::Descriptor>& pair, const FD* field, bool on_client);
   void compare_enums(const PairState<gp::EnumDescriptor>& pair);
   void add(Severity severity, std::string rule, std::string symbol, std::string client, std::string server,
-           std::string message, std::vector<std::string> methods);
+           std::string message, const std::vector<int>& methods);
 
   std::map<std::string, const gp::ServiceDescriptor*, std::less<>> m_server;
   CompareOptions m_options;
   Report m_report;
-  std::map<std::pair<const gp::Descriptor*, const gp::Descriptor*>, size_t> m_message_index;
   std::vector<PairState<gp::Descriptor>> m_messages;
-  std::map<std::pair<const gp::EnumDescriptor*, const gp::EnumDescriptor*>, size_t> m_enum_index;
   std::vector<PairState<gp::EnumDescriptor>> m_enums;
-  // Pairs reached from the current method and direction (a method's walk visits each pair once).
-  std::set<std::pair<const void*, const void*>> m_visited;
+  std::map<std::pair<const void*, const void*>, int> m_node_index;
+  std::vector<Node> m_nodes;
+  unsigned m_stamp = 0;
   std::set<const gp::Descriptor*> m_client_messages;
   std::set<const gp::EnumDescriptor*> m_client_enums;
 };
 
 void Walker::add(Severity severity, std::string rule, std::string symbol, std::string client, std::string server,
-                 std::string message, std::vector<std::string> methods) {
+                 std::string message, const std::vector<int>& methods) {
+  std::vector<std::string> names;
+  names.reserve(methods.size());
+  for (int i : methods) names.push_back(m_report.methods[i]);
   m_report.findings.push_back(Finding{severity, std::move(rule), std::move(symbol), std::move(client),
-                                      std::move(server), std::move(message), std::move(methods)});
+                                      std::move(server), std::move(message), std::move(names)});
 }
 
 void Walker::count_client(const gp::Descriptor* message) {
@@ -146,43 +161,72 @@ void Walker::count_client(const gp::Descriptor* message) {
   }
 }
 
-void Walker::reach_message(const gp::Descriptor* c, const gp::Descriptor* s, unsigned flow, const std::string& method) {
-  if (!m_visited.insert({c, s}).second) return;
-  auto [it, fresh] = m_message_index.try_emplace({c, s}, m_messages.size());
-  if (fresh) m_messages.push_back(PairState<gp::Descriptor>{c, s, 0, {}});
-  auto& state = m_messages[it->second];
-  state.flow |= flow;
-  if (std::find(state.methods.begin(), state.methods.end(), method) == state.methods.end())
-    state.methods.push_back(method);
+int Walker::node_for(const gp::Descriptor* c, const gp::Descriptor* s) {
+  auto [it, fresh] = m_node_index.try_emplace({c, s}, static_cast<int>(m_nodes.size()));
+  if (fresh) {
+    m_nodes.push_back(Node{false, m_messages.size(), false, {}, 0});
+    m_messages.push_back(PairState<gp::Descriptor>{c, s, 0, {}});
+  }
+  return it->second;
+}
+
+int Walker::node_for(const gp::EnumDescriptor* c, const gp::EnumDescriptor* s) {
+  auto [it, fresh] = m_node_index.try_emplace({c, s}, static_cast<int>(m_nodes.size()));
+  if (fresh) {
+    m_nodes.push_back(Node{true, m_enums.size(), false, {}, 0});
+    m_enums.push_back(PairState<gp::EnumDescriptor>{c, s, 0, {}});
+  }
+  return it->second;
+}
+
+void Walker::expand(int id) {
+  if (m_nodes[id].is_enum || m_nodes[id].expanded) return;
+  m_nodes[id].expanded = true;
+  const gp::Descriptor* c = m_messages[m_nodes[id].index].client;
+  const gp::Descriptor* s = m_messages[m_nodes[id].index].server;
+  std::vector<int> edges;
   for (int i = 0; i < c->field_count(); ++i) {
     const FD* cf = c->field(i);
     const FD* sf = s->FindFieldByNumber(cf->number());
     if (!sf) continue;
-    if (is_message(cf) && cf->type() == sf->type()) reach_message(cf->message_type(), sf->message_type(), flow, method);
-    else if (cf->enum_type() && sf->enum_type()) reach_enum(cf->enum_type(), sf->enum_type(), flow, method);
+    if (is_message(cf) && cf->type() == sf->type()) edges.push_back(node_for(cf->message_type(), sf->message_type()));
+    else if (cf->enum_type() && sf->enum_type()) edges.push_back(node_for(cf->enum_type(), sf->enum_type()));
   }
+  m_nodes[id].edges = std::move(edges);
 }
 
-void Walker::reach_enum(const gp::EnumDescriptor* c, const gp::EnumDescriptor* s, unsigned flow,
-                        const std::string& method) {
-  if (!m_visited.insert({c, s}).second) return;
-  auto [it, fresh] = m_enum_index.try_emplace({c, s}, m_enums.size());
-  if (fresh) m_enums.push_back(PairState<gp::EnumDescriptor>{c, s, 0, {}});
-  auto& state = m_enums[it->second];
-  state.flow |= flow;
-  if (std::find(state.methods.begin(), state.methods.end(), method) == state.methods.end())
-    state.methods.push_back(method);
+void Walker::reach(int root, unsigned flow, int method) {
+  const unsigned stamp = ++m_stamp;
+  std::vector<int> todo{root};
+  while (!todo.empty()) {
+    const int id = todo.back();
+    todo.pop_back();
+    if (m_nodes[id].stamp == stamp) continue;
+    m_nodes[id].stamp = stamp;
+    auto mark = [&](auto& state) {
+      state.flow |= flow;
+      // A walk visits a pair once, and walks go method by method: a method is never listed twice.
+      if (state.methods.empty() || state.methods.back() != method) state.methods.push_back(method);
+    };
+    if (m_nodes[id].is_enum) {
+      mark(m_enums[m_nodes[id].index]);
+      continue;
+    }
+    mark(m_messages[m_nodes[id].index]);
+    expand(id);
+    todo.insert(todo.end(), m_nodes[id].edges.begin(), m_nodes[id].edges.end());
+  }
 }
 
 void Walker::add_service(const gp::ServiceDescriptor* client) {
   ++m_report.checked.services;
   const auto found = m_server.find(client->full_name());
   const gp::ServiceDescriptor* server = found == m_server.end() ? nullptr : found->second;
-  std::vector<std::string> names;
+  std::vector<int> indices;
   for (int i = 0; i < client->method_count(); ++i) {
     const gp::MethodDescriptor* cm = client->method(i);
-    names.push_back(fmt::format("{}/{}", client->full_name(), cm->name()));
-    m_report.methods.push_back(names.back());
+    indices.push_back(static_cast<int>(m_report.methods.size()));
+    m_report.methods.push_back(fmt::format("{}/{}", client->full_name(), cm->name()));
     ++m_report.checked.methods;
     count_client(cm->input_type());
     count_client(cm->output_type());
@@ -191,19 +235,19 @@ void Walker::add_service(const gp::ServiceDescriptor* client) {
     add(Severity::error, "SERVICE_NO_DELETE", client->full_name(), "service", "absent",
         fmt::format("the server has no service {}: every call to its {} method{} fails with UNIMPLEMENTED",
                     client->full_name(), client->method_count(), client->method_count() == 1 ? "" : "s"),
-        names);
+        indices);
     return;
   }
   for (int i = 0; i < client->method_count(); ++i) {
     const gp::MethodDescriptor* cm = client->method(i);
-    const std::string& method = names[i];
+    const std::vector<int> method{indices[i]};
     const std::string symbol = cm->full_name();
     const gp::MethodDescriptor* sm = server->FindMethodByName(cm->name());
     if (!sm) {
       add(Severity::error, "RPC_NO_DELETE", symbol, "method", "absent",
           fmt::format("the server's {} has no method {}: calls to it fail with UNIMPLEMENTED", server->full_name(),
                       cm->name()),
-          {method});
+          method);
       continue;
     }
     auto kind = [](bool streaming) { return std::string(streaming ? "streaming" : "unary"); };
@@ -213,13 +257,13 @@ void Walker::add_service(const gp::ServiceDescriptor* client) {
             fmt::format("this client streams requests to {}; the server's {} takes one request: a call that sends "
                         "more than one fails",
                         cm->name(), sm->name()),
-            {method});
+            method);
       else
         add(Severity::warning, "RPC_SAME_CLIENT_STREAMING", symbol, kind(false), kind(true),
             fmt::format("this client sends one request to {}; the server's {} takes a stream of requests: it gets "
                         "a stream of one",
                         cm->name(), sm->name()),
-            {method});
+            method);
     }
     if (cm->server_streaming() != sm->server_streaming()) {
       if (sm->server_streaming())
@@ -227,13 +271,13 @@ void Walker::add_service(const gp::ServiceDescriptor* client) {
             fmt::format("the server's {} streams responses; this client expects one: a call that gets more than "
                         "one fails",
                         sm->name()),
-            {method});
+            method);
       else
         add(Severity::warning, "RPC_SAME_SERVER_STREAMING", symbol, kind(true), kind(false),
             fmt::format("this client reads a stream of responses from {}; the server's {} returns one: this client "
                         "gets a stream of one",
                         cm->name(), sm->name()),
-            {method});
+            method);
     }
     for (auto [rule, c_type, s_type, what, verb] :
          {std::tuple{"RPC_SAME_REQUEST_TYPE", cm->input_type(), sm->input_type(), "request", "sends"},
@@ -243,12 +287,10 @@ void Walker::add_service(const gp::ServiceDescriptor* client) {
           fmt::format("this client {} {} as the {} of {} and the server has {}: type names do not travel on the "
                       "wire, so the two are compared field by field (buf breaking reports any change of {} type)",
                       verb, c_type->full_name(), what, cm->name(), s_type->full_name(), what),
-          {method});
+          method);
     }
-    m_visited.clear();
-    reach_message(cm->input_type(), sm->input_type(), k_request, method);
-    m_visited.clear();
-    reach_message(cm->output_type(), sm->output_type(), k_response, method);
+    reach(node_for(cm->input_type(), sm->input_type()), k_request, indices[i]);
+    reach(node_for(cm->output_type(), sm->output_type()), k_response, indices[i]);
   }
 }
 
