@@ -2,6 +2,7 @@
 // --server-protoset) wire-compatible with the schema this client was built from? For CI gates.
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -9,6 +10,7 @@
 #include "commands/common_flags.hpp"
 #include "compat/compare.hpp"
 #include "core/current_step.hpp"
+#include "core/duration.hpp"
 #include "core/keep_until_exit.hpp"
 #include "report/compat_report.hpp"
 #include "rpc/exit_codes.hpp"
@@ -52,12 +54,11 @@ Result<std::vector<const google::protobuf::ServiceDescriptor*>> client_services(
 }
 
 // The server's schema: from --server-protoset, or from reflection over a connection to TARGET.
-Result<std::unique_ptr<schema::SchemaSource>> server_schema(const CompatOptions& opt) {
-  if (!opt.server_protosets.empty()) return schema::open_protosets(opt.server_protosets);
-  TRY(auto conn, to_connection_options(opt.conn, "10s"));
-  conn.own_subchannels = false;  // the only channel
-  TRY(auto channel, net::open_channel(conn));
-  return schema::open_schema(schema::SchemaOptions{}, std::move(channel), conn);
+Result<std::unique_ptr<schema::SchemaSource>> server_schema(const CompatOptions& opt,
+                                                            const std::optional<net::ConnectionOptions>& conn) {
+  if (!conn) return schema::open_protosets(opt.server_protosets);
+  TRY(auto channel, net::open_channel(*conn));
+  return schema::open_schema(schema::SchemaOptions{}, std::move(channel), *conn);
 }
 
 // The server's services of the same names as `wanted`, their files (and so every type they
@@ -89,11 +90,24 @@ Result<int> run_compat(const CompatOptions& opt, Io& io) {
     return usage_error("compat needs the client's schema: --proto FILE (with -I DIR) or --protoset FILE");
   if (opt.schema.use_reflection)
     return usage_error("--use-reflection does not apply to compat: the server's reflection is the other side");
+  // The connection flags are checked (and --max-time armed) before anything is read, so that
+  // --max-time bounds the whole command.
+  std::optional<net::ConnectionOptions> conn;
+  if (opt.server_protosets.empty()) {
+    TRY(auto c, to_connection_options(opt.conn, "10s"));
+    c.own_subchannels = false;  // the only channel
+    conn = std::move(c);
+  } else if (!opt.conn.max_time.empty()) {
+    TRY(auto limit, parse_duration(opt.conn.max_time));
+    if (limit.count() <= 0)
+      return usage_error(fmt::format("invalid --max-time '{}': must be more than 0", opt.conn.max_time));
+    arm_max_time(limit, opt.conn.max_time);
+  }
   set_current_step("reading the client's schema");
   TRY(auto client, schema::open_schema(opt.schema, nullptr, net::ConnectionOptions{}));
   TRY(auto services, client_services(*client, opt));
   set_current_step("reading the server's schema");
-  TRY(std::shared_ptr<schema::SchemaSource> server, server_schema(opt));
+  TRY(std::shared_ptr<schema::SchemaSource> server, server_schema(opt, conn));
   keep_until_exit(server);  // main() exits without tearing the channel and pool down
   TRY(auto on_server, server_services(*server, services));
   set_current_step("comparing the schemas");

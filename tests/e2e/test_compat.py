@@ -272,6 +272,18 @@ class CompatErrors(t.TestCase):
         self.assert_fails(t.run(["compat", "127.0.0.1:%d" % t.free_port(), "--plaintext"]
                                 + client_args("same", "v1")), 78, "UNAVAILABLE")
 
+    def test_max_time_bounds_the_whole_check(self):
+        import socket
+        import time
+        with socket.socket() as silent:  # accepts TCP connections and never answers
+            silent.bind(("127.0.0.1", 0))
+            silent.listen(5)
+            start = time.monotonic()
+            line = self.assert_fails(t.run(["compat", "127.0.0.1:%d" % silent.getsockname()[1], "--plaintext",
+                                            "--max-time", "1s", "--connect-timeout", "30s", "--timeout", "30s"]
+                                           + client_args("same", "v1")), 68, "--max-time 1s reached while")
+            self.assertLess(time.monotonic() - start, 10, line)
+
     def test_usage(self):
         self.assert_fails(t.run(["compat"] + client_args("same", "v1")), 2, "TARGET or --server-protoset")
         self.assert_fails(t.run(["compat", "--server-protoset", protoset("same", "v2")]), 2, "--proto")
