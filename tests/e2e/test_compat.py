@@ -83,11 +83,6 @@ def protoset(pair, version):
     return _protosets[key]
 
 
-def descriptor_server(path):
-    """Context manager: descriptor_server.py serving the files of protoset `path`; yields its address."""
-    return t._server([t.PYTHON, os.path.join(t.HERE, "descriptor_server.py"), path], "descriptor_server.py")
-
-
 def client_args(pair, version):
     args = []
     for f in proto_files(pair, version):
@@ -165,7 +160,7 @@ class Compat(CompatCase):
 def add_pair_tests():
     for pair in PAIRS:
         def by_reflection(self, pair=pair):
-            with descriptor_server(protoset(pair, "v2")) as address:
+            with t.descriptor_server(protoset(pair, "v2")) as address:
                 rc, report = self.compat_json([address, "--plaintext"] + client_args(pair, "v1"))
             code, expected = EXPECTED[pair]
             self.assertEqual(rc, code, report)
