@@ -11,6 +11,7 @@ inline constexpr int k_exit_usage = 2;
 inline constexpr int k_exit_not_serving = 4;
 inline constexpr int k_exit_stall = 5;
 inline constexpr int k_exit_threshold = 7;
+inline constexpr int k_exit_incompatible = 8;  // compat: the schemas do not match on the wire
 inline constexpr int k_exit_status_base = 64;
 
 // The exit code for a gRPC status code: 0 for OK, 64 + code otherwise.

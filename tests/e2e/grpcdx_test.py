@@ -144,6 +144,13 @@ def python_server(*extra):
     return _server(argv, "python_server.py " + " ".join(map(str, extra)))
 
 
+def descriptor_server(protoset):
+    """Context manager: descriptor_server.py, a python3-grpcio server whose hand-written reflection
+    describes the files of `protoset` (a FileDescriptorSet); yields its address."""
+    argv = [PYTHON, os.path.join(HERE, "descriptor_server.py"), protoset]
+    return _server(argv, "descriptor_server.py " + os.path.basename(protoset))
+
+
 def rss_kib(pid):
     """The resident set size of process `pid` in KiB."""
     with open("/proc/%d/status" % pid) as f:

@@ -61,7 +61,8 @@ class Completion(t.TestCase):
         self.assertEqual(proc.stderr, "")
 
     def test_bash_completes_commands_and_flags(self):
-        self.assertEqual(bash_complete("grpcdx comp"), ["completion"])
+        self.assertEqual(bash_complete("grpcdx comp"), ["compat", "completion"])
+        self.assertEqual(bash_complete("grpcdx compat --server-"), ["--server-protoset"])
         self.assertIn("call", bash_complete("grpcdx "))
         got = bash_complete("grpcdx call --pro")
         self.assertTrue({"--proto", "--protoset"} <= set(got), got)
