@@ -335,7 +335,7 @@ Result<int> run_bench(const BenchOptions& opt, Io& io) {
   if (progress) io.err << "\r\x1b[K" << std::flush;
   if (!result) return std::unexpected(result.error());
 
-  report::BenchContext context{method_name, opt.conn.target, kind, opt.concurrency, opt.connections, opt.rps};
+  report::BenchContext context{method_name, opt.conn.target, kind, opt.concurrency, opt.connections, opt.rps, {}, {}};
   if (baseline) {
     context.comparison = report::compare_bench(*baseline, report::bench_json(*result, context), opt.max_regression);
     context.baseline_name = opt.compare;
