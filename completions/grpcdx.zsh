@@ -20,6 +20,7 @@ _grpcdx_commands() {
     'call:Call a method (unary, client, server or bidi streaming) with JSON in and out'
     'replay:Replay a recorded stream (a replay file that `call` records), catching stalls'
     'probe:Check dns, tcp, tls, http2 and grpc one layer at a time; say where it breaks'
+    'conn:Hold one HTTP/2 connection and name what ends it (GOAWAY, close, reset, silence)'
     'health:Check a server'\''s health (grpc.health.v1.Health), once or as it changes'
     'chaos:Run a gRPC proxy that injects faults (delay, abort, cancel, reset, stall, drop), or with --tcp a TCP proxy (latency, bandwidth, reset, blackhole, slice, close)'
     'interop:Run the standard gRPC interop cases against a grpc.testing.TestService server'
@@ -51,10 +52,14 @@ _grpcdx_list() {
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
     '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
+    '--user-agent[Put TEXT before gRPC'\''s own user-agent (as -H '\''user-agent: TEXT'\'')]:user-agent: ' \
+    '--expand-headers[Replace ${NAME} in header values with the environment variable NAME]' \
     '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
+    '--max-time[Bound the whole command (connecting, reflection, every RPC); exit 68 when it fires]:max-time: ' \
     '*--proto[Take the schema from this .proto file (repeatable)]:proto:_files' \
     '*'{-I,--import-path}'[Directory to search for .proto imports (repeatable)]:import-path:_files -/' \
     '*--protoset[Take the schema from this FileDescriptorSet file (repeatable)]:protoset:_files' \
+    '--use-reflection[With --proto/--protoset: ask server reflection for what the files lack]' \
     '--protoset-out[Save the schema used (with its imports) to FILE as a FileDescriptorSet, for --protoset later]:protoset-out:_files' \
     '(-o --output)'{-o,--output}'[Output format]:output:(text json)' \
     '(-v --verbose)'{-v,--verbose}'[Show headers, trailers and timings]' \
@@ -80,15 +85,21 @@ _grpcdx_describe() {
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
     '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
+    '--user-agent[Put TEXT before gRPC'\''s own user-agent (as -H '\''user-agent: TEXT'\'')]:user-agent: ' \
+    '--expand-headers[Replace ${NAME} in header values with the environment variable NAME]' \
     '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
+    '--max-time[Bound the whole command (connecting, reflection, every RPC); exit 68 when it fires]:max-time: ' \
+    '--msg-template[For a message: also print a JSON request template with every field set (for -d)]' \
+    '--proto-names[In --msg-template, use .proto field names, not lowerCamelCase]' \
     '*--proto[Take the schema from this .proto file (repeatable)]:proto:_files' \
     '*'{-I,--import-path}'[Directory to search for .proto imports (repeatable)]:import-path:_files -/' \
     '*--protoset[Take the schema from this FileDescriptorSet file (repeatable)]:protoset:_files' \
+    '--use-reflection[With --proto/--protoset: ask server reflection for what the files lack]' \
     '--protoset-out[Save the schema used (with its imports) to FILE as a FileDescriptorSet, for --protoset later]:protoset-out:_files' \
     '(-o --output)'{-o,--output}'[Output format]:output:(text json)' \
     '(-v --verbose)'{-v,--verbose}'[Show headers, trailers and timings]' \
     ':target: ' \
-    ':symbol: '
+    '::symbol: '
 }
 
 _grpcdx_call() {
@@ -109,14 +120,19 @@ _grpcdx_call() {
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
     '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
+    '--user-agent[Put TEXT before gRPC'\''s own user-agent (as -H '\''user-agent: TEXT'\'')]:user-agent: ' \
+    '--expand-headers[Replace ${NAME} in header values with the environment variable NAME]' \
     '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
+    '--max-time[Bound the whole command (connecting, reflection, every RPC); exit 68 when it fires]:max-time: ' \
     '(-d --data)'{-d,--data}'[Request JSON: one object, or several for a client stream; @FILE reads a file, @- standard input]:data:_grpcdx_at_files' \
     '*--proto[Take the schema from this .proto file (repeatable)]:proto:_files' \
     '*'{-I,--import-path}'[Directory to search for .proto imports (repeatable)]:import-path:_files -/' \
     '*--protoset[Take the schema from this FileDescriptorSet file (repeatable)]:protoset:_files' \
+    '--use-reflection[With --proto/--protoset: ask server reflection for what the files lack]' \
     '--protoset-out[Save the schema used (with its imports) to FILE as a FileDescriptorSet, for --protoset later]:protoset-out:_files' \
     '(-o --output)'{-o,--output}'[Output format]:output:(text json)' \
     '(-v --verbose)'{-v,--verbose}'[Show headers, trailers and timings]' \
+    '--format[Messages in -d and in text output as protobuf JSON or protobuf text format (several text messages are separated by the ASCII record separator, 0x1E)]:format:(json text)' \
     '--emit-defaults[Print fields that hold default values]' \
     '--proto-names[Print .proto field names instead of lowerCamelCase]' \
     '--allow-unknown-fields[Ignore request fields the message type does not have]' \
@@ -146,11 +162,14 @@ _grpcdx_replay() {
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
     '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
+    '--user-agent[Put TEXT before gRPC'\''s own user-agent (as -H '\''user-agent: TEXT'\'')]:user-agent: ' \
+    '--expand-headers[Replace ${NAME} in header values with the environment variable NAME]' \
     '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
     '--in[The replay file: one JSON object a line (t_ms, dir send|recv|status, message)]:in:_files' \
     '*--proto[Take the schema from this .proto file (repeatable)]:proto:_files' \
     '*'{-I,--import-path}'[Directory to search for .proto imports (repeatable)]:import-path:_files -/' \
     '*--protoset[Take the schema from this FileDescriptorSet file (repeatable)]:protoset:_files' \
+    '--use-reflection[With --proto/--protoset: ask server reflection for what the files lack]' \
     '(-o --output)'{-o,--output}'[Output format]:output:(text json)' \
     '(-v --verbose)'{-v,--verbose}'[Show headers, trailers and timings]' \
     '--pace[When to send each message: recorded (keep the recorded gaps), asap, or N/s (a fixed rate)]:pace: ' \
@@ -181,13 +200,42 @@ _grpcdx_probe() {
     '--timeout[Bound of each stage (default 5s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
     '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
+    '--user-agent[Put TEXT before gRPC'\''s own user-agent (as -H '\''user-agent: TEXT'\'')]:user-agent: ' \
+    '--expand-headers[Replace ${NAME} in header values with the environment variable NAME]' \
     '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
+    '--max-time[Bound the whole command (connecting, reflection, every RPC); exit 68 when it fires]:max-time: ' \
     '(-o --output)'{-o,--output}'[Output format]:output:(text json)' \
     '(-v --verbose)'{-v,--verbose}'[Show headers, trailers and timings]' \
     '--service[Health service to ask about (default: the whole server)]:service: ' \
     '--all[Probe every address the name resolves to; exit with the worst instance'\''s code]' \
     '--watch[Repeat every DUR and print a line whenever the verdict changes]:watch: ' \
     '--count[With --watch: stop after N probes]:count: ' \
+    ':target: '
+}
+
+_grpcdx_conn() {
+  _arguments -s -S \
+    '(-h --help)'{-h,--help}'[Print this help message and exit]' \
+    '--help-all[Show help for every command]' \
+    '--plaintext[Use plaintext HTTP/2 (h2c), no TLS]' \
+    '--insecure[Use TLS but skip verifying the server certificate]' \
+    '--cacert[Trust this CA bundle (PEM) instead of the system roots]:cacert:_files' \
+    '--cert[Client certificate (PEM) for mutual TLS]:cert:_files' \
+    '--key[Client private key (PEM) for mutual TLS]:key:_files' \
+    '--servername[Name used for SNI and to check the server certificate]:servername: ' \
+    '--authority[Value of the :authority pseudo-header]:authority: ' \
+    '*'{-H,--header}'[Request metadata '\''key: value'\'' (repeatable; -bin keys take base64)]:header: ' \
+    '*--rpc-header[Like -H, but only on the command'\''s own RPCs, not on reflection (repeatable)]:rpc-header: ' \
+    '--connect-timeout[Bound of each step of connecting (dns, tcp, tls, http2)]:connect-timeout: ' \
+    '--keepalive[Send an HTTP/2 PING every DUR (default: none)]:keepalive: ' \
+    '--user-agent[Put TEXT before gRPC'\''s own user-agent (as -H '\''user-agent: TEXT'\'')]:user-agent: ' \
+    '--expand-headers[Replace ${NAME} in header values with the environment variable NAME]' \
+    '(-o --output)'{-o,--output}'[Output format]:output:(text json)' \
+    '(-v --verbose)'{-v,--verbose}'[Also show the PINGs the server sends (answered at once)]' \
+    '--for[How long to hold the connection]:for: ' \
+    '--keepalive-timeout[How long a PING may wait for its answer before the path counts as dead]:keepalive-timeout: ' \
+    '--stream[Keep one long-lived call (grpc.health.v1.Health/Watch) open on the connection during the hold]' \
+    '--rpc-every[Make a grpc.health.v1.Health/Check on the connection every DUR]:rpc-every: ' \
     ':target: '
 }
 
@@ -209,7 +257,10 @@ _grpcdx_health() {
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
     '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
+    '--user-agent[Put TEXT before gRPC'\''s own user-agent (as -H '\''user-agent: TEXT'\'')]:user-agent: ' \
+    '--expand-headers[Replace ${NAME} in header values with the environment variable NAME]' \
     '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
+    '--max-time[Bound the whole command (connecting, reflection, every RPC); exit 68 when it fires]:max-time: ' \
     '--service[The service to ask about (default: the whole server)]:service: ' \
     '--watch[Watch the status and print each change (until Ctrl-C, --count or --timeout)]' \
     '--count[With --watch: stop after N statuses]:count: ' \
@@ -237,6 +288,8 @@ _grpcdx_chaos() {
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
     '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
+    '--user-agent[Put TEXT before gRPC'\''s own user-agent (as -H '\''user-agent: TEXT'\'')]:user-agent: ' \
+    '--expand-headers[Replace ${NAME} in header values with the environment variable NAME]' \
     '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
     '--target[Upstream to forward to: host:port, \[v6addr\]:port, unix:/path or a URI like dns:///host:port]:target: ' \
     '--listen-cert[Serve TLS downstream with this certificate chain (PEM)]:listen-cert:_files' \
@@ -270,7 +323,10 @@ _grpcdx_interop() {
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
     '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
+    '--user-agent[Put TEXT before gRPC'\''s own user-agent (as -H '\''user-agent: TEXT'\'')]:user-agent: ' \
+    '--expand-headers[Replace ${NAME} in header values with the environment variable NAME]' \
     '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
+    '--max-time[Bound the whole command (connecting, reflection, every RPC); exit 68 when it fires]:max-time: ' \
     '--cases[Comma-separated cases to run (default: all): empty_unary, large_unary, client_streaming, server_streaming, ping_pong, empty_stream, timeout_on_sleeping_server, cancel_after_begin, cancel_after_first_response, status_code_and_message, special_status_message, unimplemented_method, unimplemented_service, custom_metadata]:cases: ' \
     '(-o --output)'{-o,--output}'[Output format]:output:(text json)' \
     '(-v --verbose)'{-v,--verbose}'[Show headers, trailers and timings]' \
@@ -295,11 +351,14 @@ _grpcdx_bench() {
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
     '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
+    '--user-agent[Put TEXT before gRPC'\''s own user-agent (as -H '\''user-agent: TEXT'\'')]:user-agent: ' \
+    '--expand-headers[Replace ${NAME} in header values with the environment variable NAME]' \
     '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
     '(-d --data)'{-d,--data}'[Request JSON; several messages are sent round-robin (or all per call for client and bidi streams); @FILE reads a file, @- standard input. Templates: {{.RequestNumber}}, {{.WorkerID}}, {{.UUID}}, {{.Timestamp}}]:data:_grpcdx_at_files' \
     '*--proto[Take the schema from this .proto file (repeatable)]:proto:_files' \
     '*'{-I,--import-path}'[Directory to search for .proto imports (repeatable)]:import-path:_files -/' \
     '*--protoset[Take the schema from this FileDescriptorSet file (repeatable)]:protoset:_files' \
+    '--use-reflection[With --proto/--protoset: ask server reflection for what the files lack]' \
     '(-o --output)'{-o,--output}'[Output format]:output:(text json html)' \
     '(-v --verbose)'{-v,--verbose}'[Show headers, trailers and timings]' \
     '--html[Also write the report as a self-contained HTML page (SVG charts) to FILE]:html:_files' \
@@ -328,6 +387,11 @@ _grpcdx_serve() {
     '--reflection[Reflection versions to serve: v1,v1alpha, v1, v1alpha or none]:reflection: ' \
     '--no-health[Do not serve grpc.health.v1.Health]' \
     '*--health-status[Start with this health status: SERVICE=SERVING|NOT_SERVING|UNKNOWN ('\''=NOT_SERVING'\'' is the whole server; repeatable)]:health-status: ' \
+    '--keepalive-min-time[Refuse client PINGs more often than this (GOAWAY ENHANCE_YOUR_CALM too_many_pings after 2 strikes; default 5m, 2h with no call open unless --keepalive-permit-without-stream)]:keepalive-min-time: ' \
+    '--keepalive-permit-without-stream[Take client PINGs while no call is open, at --keepalive-min-time]' \
+    '--max-connection-idle[Close a connection with no call open for this long (GOAWAY)]:max-connection-idle: ' \
+    '--max-connection-age[Close every connection at this age (GOAWAY), whatever runs on it]:max-connection-age: ' \
+    '--max-connection-age-grace[After --max-connection-age, give open calls this long before the connection is closed]:max-connection-age-grace: ' \
     '(-o --output)'{-o,--output}'[Output format: text prints the address as the first line, json a JSON object]:output:(text json)'
 }
 
@@ -355,7 +419,7 @@ _grpcdx_help() {
     '(-h --help)'{-h,--help}'[Print this help message and exit]' \
     '--help-all[Show help for every command]' \
     '--man[Print the whole manual as a man page (roff): grpcdx help --man > grpcdx.1]' \
-    '::command:(list describe call replay probe health chaos interop bench serve demo completion version help)'
+    '::command:(list describe call replay probe conn health chaos interop bench serve demo completion version help)'
 }
 
 _grpcdx() {
@@ -376,6 +440,7 @@ _grpcdx() {
         call) _grpcdx_call ;;
         replay) _grpcdx_replay ;;
         probe) _grpcdx_probe ;;
+        conn) _grpcdx_conn ;;
         health) _grpcdx_health ;;
         chaos) _grpcdx_chaos ;;
         interop) _grpcdx_interop ;;
