@@ -35,6 +35,7 @@ struct ClientSession::State {
   nghttp2_session* session = nullptr;
   std::vector<Event> events;
   std::map<std::int32_t, StreamRecord> streams;
+  std::string pending;  // received bytes not yet a whole frame
 
   ~State() {
     if (session) nghttp2_session_del(session);
@@ -248,10 +249,67 @@ Result<std::unique_ptr<ClientSession>> ClientSession::create() {
   return s;
 }
 
-Result<void> ClientSession::feed(std::string_view bytes) {
-  ssize_t rv = nghttp2_session_mem_recv(m_state->session, reinterpret_cast<const std::uint8_t*>(bytes.data()),
-                                        bytes.size());
+namespace {
+
+constexpr size_t k_frame_header = 9;
+constexpr size_t k_max_frame = 16384;  // SETTINGS_MAX_FRAME_SIZE as we announce it (the default)
+
+Result<void> mem_recv(nghttp2_session* session, std::string_view bytes) {
+  ssize_t rv = nghttp2_session_mem_recv(session, reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
   if (rv < 0) return local_error(fmt::format("HTTP/2 protocol error: {}", nghttp2_strerror(static_cast<int>(rv))));
+  return {};
+}
+
+std::uint32_t be32(std::string_view b) {
+  return (std::uint32_t(std::uint8_t(b[0])) << 24) | (std::uint32_t(std::uint8_t(b[1])) << 16) |
+         (std::uint32_t(std::uint8_t(b[2])) << 8) | std::uint32_t(std::uint8_t(b[3]));
+}
+
+}  // namespace
+
+Result<void> ClientSession::feed(std::string_view bytes) {
+  // Whole frames, one at a time: once a GOAWAY came and no stream is open, nghttp2 reads no more
+  // (want_read is 0) and drops what follows, but a server's second GOAWAY and its PINGs still come
+  // then; those frames are read here.
+  State& st = *m_state;
+  st.pending.append(bytes);
+  size_t pos = 0;
+  while (st.pending.size() - pos >= k_frame_header) {
+    std::string_view rest = std::string_view(st.pending).substr(pos);
+    const size_t length = (size_t(std::uint8_t(rest[0])) << 16) | (size_t(std::uint8_t(rest[1])) << 8) |
+                          size_t(std::uint8_t(rest[2]));
+    if (length > k_max_frame) {
+      // Too large for us: nghttp2 answers it (GOAWAY FRAME_SIZE_ERROR) from the header alone.
+      st.pending.clear();
+      return mem_recv(st.session, rest);
+    }
+    if (rest.size() < k_frame_header + length) break;
+    std::string_view whole = rest.substr(0, k_frame_header + length);
+    pos += whole.size();
+    if (nghttp2_session_want_read(st.session)) {
+      TRY_VOID(mem_recv(st.session, whole));
+      continue;
+    }
+    const auto type = static_cast<std::uint8_t>(whole[3]);
+    const auto flags = static_cast<std::uint8_t>(whole[4]);
+    std::string_view payload = whole.substr(k_frame_header);
+    if (type == NGHTTP2_GOAWAY && payload.size() >= 8) {
+      Event e;
+      e.kind = Event::Kind::goaway;
+      e.last_stream_id = static_cast<std::int32_t>(be32(payload) & 0x7fffffff);
+      e.error_code = be32(payload.substr(4));
+      e.debug = std::string(payload.substr(8));
+      st.events.push_back(std::move(e));
+    } else if (type == NGHTTP2_PING && payload.size() == 8) {
+      const auto* data = reinterpret_cast<const std::uint8_t*>(payload.data());
+      if (!(flags & NGHTTP2_FLAG_ACK)) nghttp2_submit_ping(st.session, NGHTTP2_FLAG_ACK, data);
+      Event e;
+      e.kind = (flags & NGHTTP2_FLAG_ACK) ? Event::Kind::ping_ack : Event::Kind::ping;
+      e.opaque = opaque_of(data);
+      st.events.push_back(std::move(e));
+    }
+  }
+  st.pending.erase(0, pos);
   return {};
 }
 

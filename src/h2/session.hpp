@@ -64,8 +64,9 @@ class ClientSession {
   ClientSession(const ClientSession&) = delete;
   ClientSession& operator=(const ClientSession&) = delete;
 
-  // Hands bytes read from the server to the session. Fails (local) with nghttp2's reason when
-  // they break the protocol; the session then has a GOAWAY queued in take_output().
+  // Hands bytes read from the server to the session. Bytes that break the protocol make the
+  // session queue a GOAWAY (PROTOCOL_ERROR and nghttp2's reason) in take_output(). Fails (local)
+  // only on nghttp2's fatal errors (out of memory, a callback failure).
   Result<void> feed(std::string_view bytes);
 
   // The bytes the session wants written now (may be empty). Fails (local) on an internal error.

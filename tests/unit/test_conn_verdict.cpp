@@ -6,6 +6,9 @@
 
 #include "conn/verdict.hpp"
 
+// A namespace of its own: unity builds put several test files in one translation unit.
+namespace test_conn_verdict {
+
 using namespace grpcdx;
 using namespace grpcdx::conn;
 using namespace std::chrono_literals;
@@ -258,3 +261,5 @@ TEST_CASE("conn::decide: dead_path when a PING waits keepalive_timeout") {
     CHECK(g->cls == ConnClass::idle_closed);
   }
 }
+
+}  // namespace test_conn_verdict
