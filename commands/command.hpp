@@ -24,6 +24,7 @@ void register_describe(CLI::App& app, CommandSlot& slot);
 void register_call(CLI::App& app, CommandSlot& slot);
 void register_replay(CLI::App& app, CommandSlot& slot);
 void register_probe(CLI::App& app, CommandSlot& slot);
+void register_conn(CLI::App& app, CommandSlot& slot);
 void register_health(CLI::App& app, CommandSlot& slot);
 void register_chaos(CLI::App& app, CommandSlot& slot);
 void register_interop(CLI::App& app, CommandSlot& slot);

@@ -74,6 +74,14 @@ Result<int> run_demo(Io& io) {
   TRY(auto srv, server::start_server(options));
   const std::string addr = srv->address();
   TRY(const std::string closed, closed_loopback_port());
+  // A second server that closes connections idle for 1 s, for the conn steps (`serve
+  // --max-connection-idle 1s`); like every gRPC server, it refuses keepalive PINGs on a
+  // connection with no call open.
+  server::ServerOptions idle_options;
+  idle_options.listen = "127.0.0.1:0";
+  idle_options.max_connection_idle = std::chrono::seconds(1);
+  TRY(auto idle_srv, server::start_server(idle_options));
+  const std::string idle_addr = idle_srv->address();
 
   // A chaos proxy in front of the server, in-process, with the faults the chaos steps show.
   const std::vector<std::string> fault_texts = {
@@ -139,6 +147,14 @@ Result<int> run_demo(Io& io) {
       {"Probe: walk the layers (dns, tcp, tls, http2, grpc) and name where a connection breaks",
        {"probe", addr, "--plaintext"}},
       {"", {"probe", closed, "--plaintext", "--timeout", "1s"}, 11},
+      {"Conn: hold one connection and name what ends it. Keepalive PINGs every 100 ms on an idle connection: "
+       "the server refuses them (GOAWAY ENHANCE_YOUR_CALM, exit 50)",
+       {"conn", idle_addr, "--plaintext", "--keepalive", "100ms", "--for", "3s"},
+       50,
+       fmt::format("$ grpcdx serve --listen {} --max-connection-idle 1s", idle_addr)},
+      {"Conn: no PINGs, nothing to do: the server closes the idle connection after 1 s (exit 51)",
+       {"conn", idle_addr, "--plaintext", "--for", "3s"},
+       51},
       {"Interop: the standard gRPC interop cases", {"interop", addr, "--plaintext"}},
       {"A stalled stream caught: the server answers 2 messages, then goes silent with the stream open "
        "(exit 5)",
@@ -196,6 +212,8 @@ Result<int> run_demo(Io& io) {
     io.out.flush();
   }
   proxy->stop(std::chrono::milliseconds(200));
+  idle_srv->shutdown(std::chrono::milliseconds(0));
+  idle_srv->wait();
   tcp_latency->stop();
   tcp_reset->stop();
   srv->shutdown(std::chrono::milliseconds(500));

@@ -22,9 +22,10 @@ struct Entry {
 constexpr std::array k_commands = {
     Entry{"list", register_list, true},   Entry{"describe", register_describe, true},
     Entry{"call", register_call, true},   Entry{"replay", register_replay},
-    Entry{"probe", register_probe},       Entry{"health", register_health},
-    Entry{"chaos", register_chaos},       Entry{"interop", register_interop},
-    Entry{"bench", register_bench},       Entry{"compat", register_compat, true},
+    Entry{"probe", register_probe},       Entry{"conn", register_conn},
+    Entry{"health", register_health},     Entry{"chaos", register_chaos},
+    Entry{"interop", register_interop},   Entry{"bench", register_bench},
+    Entry{"compat", register_compat, true},
     Entry{"serve", register_serve},       Entry{"demo", register_demo},
     Entry{"completion", register_completion}, Entry{"version", register_version},
     Entry{"help", register_help},

@@ -3,11 +3,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
 
 #include "commands/command.hpp"
+#include "core/duration.hpp"
 #include "core/stop_signals.hpp"
 #include "report/json_line.hpp"
 #include "server/server.hpp"
@@ -25,7 +27,18 @@ struct ServeOptions {
   bool no_health = false;
   std::string output = "text";
   std::vector<std::string> health_statuses;  // SERVICE=STATUS
+  std::string keepalive_min_time, max_connection_idle, max_connection_age, max_connection_age_grace;
 };
+
+// A connection-management duration flag as whole milliseconds; empty leaves gRPC's default.
+// Fails (usage) on a bad or zero duration.
+Result<std::optional<std::chrono::milliseconds>> connection_limit(const char* flag, const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  TRY(auto d, parse_duration(text));
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d);
+  if (ms.count() <= 0) return usage_error(fmt::format("invalid {} '{}': must be at least 1ms", flag, text));
+  return ms;
+}
 
 // Parses --health-status SERVICE=STATUS ("=NOT_SERVING" is the whole server). Fails (usage).
 Result<std::pair<std::string, server::ServingStatus>> parse_health_status(const std::string& text) {
@@ -75,6 +88,11 @@ Result<int> run_serve(const ServeOptions& options, Io& io) {
   if (!opt.server.client_ca.empty() && opt.server.tls_cert.empty())
     return usage_error("--client-ca needs TLS: give --tls-cert and --tls-key too");
   TRY_VOID(apply_reflection(opt.reflection, opt.server));
+  TRY(opt.server.keepalive_min_time, connection_limit("--keepalive-min-time", opt.keepalive_min_time));
+  TRY(opt.server.max_connection_idle, connection_limit("--max-connection-idle", opt.max_connection_idle));
+  TRY(opt.server.max_connection_age, connection_limit("--max-connection-age", opt.max_connection_age));
+  TRY(opt.server.max_connection_age_grace,
+      connection_limit("--max-connection-age-grace", opt.max_connection_age_grace));
   opt.server.health = !opt.no_health;
   std::vector<std::pair<std::string, server::ServingStatus>> health_statuses;
   for (const auto& h : opt.health_statuses) {
@@ -148,6 +166,21 @@ void register_serve(CLI::App& app, CommandSlot& slot) {
       ->expected(1)
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option("--keepalive-min-time", opt->keepalive_min_time,
+                  "Refuse client PINGs more often than this (GOAWAY ENHANCE_YOUR_CALM too_many_pings after 2 "
+                  "strikes; default 5m, 2h with no call open unless --keepalive-permit-without-stream)")
+      ->type_name("DUR");
+  cmd->add_flag("--keepalive-permit-without-stream", opt->server.keepalive_permit_without_stream,
+                "Take client PINGs while no call is open, at --keepalive-min-time");
+  cmd->add_option("--max-connection-idle", opt->max_connection_idle,
+                  "Close a connection with no call open for this long (GOAWAY)")
+      ->type_name("DUR");
+  cmd->add_option("--max-connection-age", opt->max_connection_age,
+                  "Close every connection at this age (GOAWAY), whatever runs on it")
+      ->type_name("DUR");
+  cmd->add_option("--max-connection-age-grace", opt->max_connection_age_grace,
+                  "After --max-connection-age, give open calls this long before the connection is closed")
+      ->type_name("DUR");
   cmd->add_option("-o,--output", opt->output,
                   "Output format: text prints the address as the first line, json a JSON object")
       ->check(CLI::IsMember({"text", "json"}))

@@ -408,7 +408,8 @@ std::string setting_name(unsigned id) {
   }
 }
 
-// Opens a second connection and sends a ClientHello: true when the answer is a TLS record.
+}  // namespace
+
 bool answers_tls(const Endpoint& ep, Clock::time_point deadline) {
   int err = 0;
   int fd = connect_before(ep, deadline, err);
@@ -421,8 +422,6 @@ bool answers_tls(const Endpoint& ep, Clock::time_point deadline) {
   if (!t.start_tls(settings, deadline, outcome)) return false;
   return outcome.handshake_done || looks_like_tls_record(outcome.first_bytes);
 }
-
-}  // namespace
 
 StageResult http2_stage(const StageContext& c, Transport& conn, const Endpoint& endpoint, bool tls, std::string early) {
   StageTimer timer("http2");

@@ -39,6 +39,10 @@ Result<StageResult> tls_stage(const StageContext& c, Transport& conn, std::strin
 StageResult http2_stage(const StageContext& c, Transport& conn, const Endpoint& endpoint, bool tls,
                         std::string early);
 
+// Opens a second connection to `ep` and sends a TLS ClientHello: true when the answer is TLS (a
+// plaintext client that met a TLS server, as the http2 stage checks).
+bool answers_tls(const Endpoint& ep, Clock::time_point deadline);
+
 // grpc: a health Check over a real channel (reflection when health is UNIMPLEMENTED).
 // `endpoint` pins the channel to one address (under --all); null uses the target as given.
 Result<StageResult> grpc_stage(const StageContext& c, const Endpoint* endpoint);

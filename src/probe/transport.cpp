@@ -166,6 +166,7 @@ IoStatus Transport::raw_write(std::string_view data, Clock::time_point deadline)
       continue;
     }
     m_last_error = std::strerror(errno);
+    m_peer_reset = m_peer_reset || errno == ECONNRESET;
     return (errno == EPIPE || errno == ECONNRESET) ? IoStatus::closed : IoStatus::error;
   }
   return IoStatus::ok;
@@ -188,6 +189,7 @@ IoStatus Transport::raw_read(std::string& out, Clock::time_point deadline) {
       continue;
     }
     m_last_error = std::strerror(errno);
+    m_peer_reset = m_peer_reset || errno == ECONNRESET;
     return errno == ECONNRESET ? IoStatus::closed : IoStatus::error;
   }
 }

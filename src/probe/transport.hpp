@@ -81,6 +81,10 @@ class Transport {
   // The OpenSSL error text of the last failed operation.
   const std::string& last_error() const { return m_last_error; }
 
+  // True once a read or write failed because the peer reset the connection (ECONNRESET), so a
+  // reset can be told from an orderly close.
+  bool peer_reset() const { return m_peer_reset; }
+
   struct TlsState;  // the callbacks' record of the handshake (defined in the .cpp)
 
  private:
@@ -94,6 +98,7 @@ class Transport {
   std::unique_ptr<TlsState> m_state;
   std::string m_first_raw;
   std::string m_last_error;
+  bool m_peer_reset = false;
 };
 
 // Connects to `ep` without blocking past `deadline`. On success returns the socket and sets

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -184,6 +185,17 @@ Result<std::unique_ptr<RunningServer>> start_server(const ServerOptions& options
   // gRPC sets SO_REUSEPORT by default, which would let a second server share a busy port
   // silently; a test server must say the port is taken instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  auto ms_arg = [&](const char* name, const std::optional<std::chrono::milliseconds>& value) {
+    if (value) builder.AddChannelArgument(name, static_cast<int>(std::min<long long>(value->count(), INT_MAX)));
+  };
+  // A client PING sooner than this after the previous one is a strike; more than
+  // GRPC_ARG_HTTP2_MAX_PING_STRIKES (2) strikes and C-core answers GOAWAY ENHANCE_YOUR_CALM
+  // "too_many_pings". Without calls open and without PERMIT_WITHOUT_CALLS the interval is 2 hours.
+  ms_arg(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, options.keepalive_min_time);
+  if (options.keepalive_permit_without_stream) builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  ms_arg(GRPC_ARG_MAX_CONNECTION_IDLE_MS, options.max_connection_idle);
+  ms_arg(GRPC_ARG_MAX_CONNECTION_AGE_MS, options.max_connection_age);
+  ms_arg(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, options.max_connection_age_grace);
 
   server->m_test = std::make_unique<TestService>();
   builder.RegisterService(server->m_test.get());

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,12 @@ struct ServerOptions {
   std::string client_ca;                   // PEM: demand and verify client certificates
   bool reflection_v1 = true, reflection_v1alpha = true;
   bool health = true;
+  // Connection management, as gRPC C++ channel arguments (unset: gRPC's defaults).
+  std::optional<std::chrono::milliseconds> keepalive_min_time;  // GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS
+  bool keepalive_permit_without_stream = false;                 // GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS
+  std::optional<std::chrono::milliseconds> max_connection_idle;       // GRPC_ARG_MAX_CONNECTION_IDLE_MS
+  std::optional<std::chrono::milliseconds> max_connection_age;        // GRPC_ARG_MAX_CONNECTION_AGE_MS
+  std::optional<std::chrono::milliseconds> max_connection_age_grace;  // GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS
 };
 
 // A serving status as the health service reports it.

@@ -5,6 +5,11 @@
 #
 #   /usr/bin/python3 python_server.py [--listen 127.0.0.1:0] [--reflection v1,v1alpha|none]
 #                                     [--misbehave bad-bytes|missing-dependency|wrong-file]
+#                                     [--option NAME=INT]... [--health]
+#
+# --option passes a channel argument to grpc.server (grpc.max_connection_idle_ms=1000, ...);
+# --health adds grpc.health.v1.Health (Check answers SERVING; Watch sends SERVING and stays open
+# until the client goes), spoken in raw bytes since python3-grpcio has no grpc_health module.
 #
 # --misbehave makes it a hostile peer for test_hostile.py: bad-bytes answers UnaryCall (and the
 # second message of StreamingOutputCall) with bytes that are not a valid message of the response
@@ -274,6 +279,34 @@ class Reflection:
                 pb2.ServerReflectionResponse.SerializeToString)})
 
 
+SERVING = b"\x08\x01"  # grpc.health.v1.HealthCheckResponse{status: SERVING}
+
+
+def health_handler():
+    """grpc.health.v1.Health with raw-bytes messages: every service is SERVING."""
+    def check(request, context):
+        return SERVING
+
+    def watch(request, context):
+        yield SERVING
+        # Bounded: the stream stays open while the client holds it, at most 10 minutes.
+        deadline = time.monotonic() + 600
+        while context.is_active() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    return grpc.method_handlers_generic_handler("grpc.health.v1.Health", {
+        "Check": grpc.unary_unary_rpc_method_handler(check),
+        "Watch": grpc.unary_stream_rpc_method_handler(watch)})
+
+
+def channel_option(text):
+    """NAME=INT as a (name, value) pair for grpc.server's options."""
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError("expected NAME=INT, got %r" % text)
+    return (name, int(value))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--listen", default="127.0.0.1:0")
@@ -281,6 +314,9 @@ def main():
                         help="comma-separated versions to serve, or 'none'")
     parser.add_argument("--misbehave", choices=["bad-bytes", "missing-dependency", "wrong-file"],
                         help="be a hostile peer (see the top of this file)")
+    parser.add_argument("--option", type=channel_option, action="append", default=[],
+                        help="a channel argument NAME=INT for grpc.server (repeatable)")
+    parser.add_argument("--health", action="store_true", help="serve grpc.health.v1.Health")
     args = parser.parse_args()
 
     gen_dir = tempfile.mkdtemp(prefix="grpcdx-pyserver-")
@@ -295,9 +331,11 @@ def main():
             if v not in ("v1", "v1alpha"):
                 parser.error("unknown reflection version %r" % v)
 
-        server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=16), options=args.option)
         handlers = [TestService(messages, empty, args.misbehave == "bad-bytes").handler()]
         services = ["grpc.testing.TestService"] + list(reflection_names.values())
+        if args.health:
+            handlers.append(health_handler())  # not listed by reflection: it has no descriptors
         for v, name in reflection_names.items():
             pb2 = importlib.import_module(GEN_PACKAGE + ".reflection.%s.reflection_pb2" % v)
             handlers.append(Reflection(pb2, services, args.misbehave).handler(name))

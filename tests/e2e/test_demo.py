@@ -17,6 +17,8 @@ class DemoTest(t.TestCase):
         self.assertIn("grpc.testing.TestService", out)
         self.assertIn('"aggregatedPayloadSize": 9', out)
         self.assertIn("(exit 78)", out)
+        self.assertIn("keepalive_rejected (exit 50)", out)
+        self.assertIn("idle_closed (exit 51)", out)
         self.assertIn("every step behaved as expected", out)
         self.assertNotIn("\x1b[", out, "no colour when stdout is not a terminal")
 
