@@ -2,8 +2,10 @@
 # python3-grpcio's C-core) and `grpcdx serve`, each set up to end it one way (refused keepalive,
 # idle limit, age limit), plus raw sockets for a close, a reset, a silent path and an odd GOAWAY.
 # Loopback only; every hold is a few seconds and every server limit about one second.
+import json
 import os
 import socket
+import subprocess
 import struct
 import sys
 import time
@@ -92,8 +94,9 @@ class ConnTestCase(t.TestCase):
         self.assertIn("every 200ms", v["summary"])
         self.assertIn("PermitWithoutStream", v["hint"])
         self.assertIn("GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS", v["hint"])
-        # Decided within 2 s of the GOAWAY, long before --for ends.
-        self.assertLess(took, g[0]["t_ms"] / 1000 + 3)
+        # Decided within 2 s of the GOAWAY, measured in the process (not by wall time, which
+        # a loaded machine stretches with start-up).
+        self.assertLess(v["held_ms"] - g[0]["t_ms"], 2500)
         return v, events
 
     def check_idle_closed(self, address):
@@ -105,7 +108,9 @@ class ConnTestCase(t.TestCase):
         self.assertIn("idle for", v["summary"])
         self.assertIn("MaxConnectionIdle", v["hint"])
         self.assertIn("grpc.max_connection_idle_ms", v["hint"])
-        self.assertLess(took, g[0]["t_ms"] / 1000 + 3)
+        # Decided within 2 s of the GOAWAY, measured in the process (not by wall time, which
+        # a loaded machine stretches with start-up).
+        self.assertLess(v["held_ms"] - g[0]["t_ms"], 2500)
         return v, events
 
     def check_age_closed(self, address):
@@ -116,7 +121,9 @@ class ConnTestCase(t.TestCase):
         self.assertLess(g[0]["t_ms"], 2500)
         self.assertIn("at age", v["summary"])
         self.assertIn("MaxConnectionAge", v["hint"])
-        self.assertLess(took, g[0]["t_ms"] / 1000 + 3)
+        # Decided within 2 s of the GOAWAY, measured in the process (not by wall time, which
+        # a loaded machine stretches with start-up).
+        self.assertLess(v["held_ms"] - g[0]["t_ms"], 2500)
         return v, events
 
     def check_held(self, address):
@@ -125,7 +132,7 @@ class ConnTestCase(t.TestCase):
         self.assertGreaterEqual(len(pings), 4)
         self.assertEqual(v["pings_sent"], len(pings))
         self.assertEqual(v["held_ms"], 2000)
-        self.assertLess(took, 5)
+        self.assertLess(took, 20)  # a hold that never ended would hit the run's timeout instead
         return v, events
 
 
@@ -250,8 +257,60 @@ class RawPeers(ConnTestCase):
             self.assertEqual(v["pings_sent"], 1)
             # Decided at the PING's send time (300 ms and a little) plus the timeout.
             self.assertGreaterEqual(v["held_ms"], 1300)
-            self.assertLess(v["held_ms"], 1800)
-            self.assertLess(took, 4)
+            self.assertLess(v["held_ms"], 1300 + 2000)
+
+
+class DeadPathInANetworkNamespace(ConnTestCase):
+    """dead_path as a NAT or load balancer makes it: the kernel drops every packet of an
+    established flow (an nftables DROP), in a private network namespace so the host's firewall
+    is never touched. Needs root, ip (iproute2) and nft (nftables), as CI has."""
+
+    def setUp(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root for a network namespace")
+        self.ns = "grpcdx-conn-%d" % os.getpid()
+        subprocess.run(["ip", "netns", "add", self.ns], check=True, timeout=10)
+        self.addCleanup(subprocess.run, ["ip", "netns", "del", self.ns], timeout=10)
+        self.inside(["ip", "link", "set", "lo", "up"])
+
+    def inside(self, argv):
+        subprocess.run(["ip", "netns", "exec", self.ns] + argv, check=True, timeout=10)
+
+    def test_dropped_flow_is_a_dead_path(self):
+        ns = ["ip", "netns", "exec", self.ns]
+        server = subprocess.Popen(ns + [t.binary(), "serve", "--listen", "127.0.0.1:0",
+                                        "--keepalive-min-time", "10ms", "--keepalive-permit-without-stream"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.addCleanup(t._stop, server)
+        address = t.read_line(server, 20)
+        self.assertIsNotNone(address, "grpcdx serve did not start in the namespace")
+        address = address.strip()
+        port = address.rsplit(":", 1)[1]
+        conn = subprocess.Popen(ns + [t.binary(), "conn", address, "--plaintext", "-o", "json",
+                                      "--keepalive", "200ms", "--keepalive-timeout", "1s", "--for", "20s"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(t._stop, conn)
+        first = t.read_line(conn, 20)
+        self.assertIsNotNone(first)
+        self.assertEqual(json.loads(first)["event"], "connected")
+        # Pings are answered until the path goes dark: wait for one round trip first.
+        while True:
+            line = t.read_line(conn, 20)
+            self.assertIsNotNone(line, "no ping answered before the drop")
+            if json.loads(line)["event"] == "ping":
+                break
+        rules = os.path.join(t.tmpdir(), "dead-path.nft")
+        with open(rules, "w") as f:
+            f.write("table inet grpcdx_dead {\n  chain in {\n    type filter hook input priority 0;\n"
+                    "    tcp dport %s drop\n    tcp sport %s drop\n  }\n}\n" % (port, port))
+        self.inside(["nft", "-f", rules])
+        out, err = conn.communicate(timeout=30)
+        events = [json.loads(first), json.loads(line)] + t.json_lines(out.decode())
+        verdict = events[-1]
+        self.assertEqual(verdict["class"], "dead_path", events)
+        self.assertEqual(conn.returncode, 56)
+        self.assertEqual(events[-2], {"event": "closed", "t_ms": events[-2]["t_ms"], "how": "ping_timeout"})
+        self.assertIn("--keepalive-timeout", verdict["summary"] + verdict["hint"])
 
 
 class Tls(ConnTestCase):
