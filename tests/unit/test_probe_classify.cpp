@@ -63,7 +63,7 @@ TEST_CASE("probe: every class has SPEC's name and exit code") {
 }
 
 TEST_CASE("probe: dns") {
-  Failure f = classify_dns("does-not-exist.invalid", "Name or service not known");
+  auto f = classify_dns("does-not-exist.invalid", "Name or service not known");
   CHECK(f.cls == ProbeClass::dns);
   CHECK(f.summary == "the name 'does-not-exist.invalid' does not resolve: Name or service not known");
   CHECK(f.hint ==
@@ -72,20 +72,20 @@ TEST_CASE("probe: dns") {
 }
 
 TEST_CASE("probe: tcp connect errors") {
-  Failure refused = classify_connect(ECONNREFUSED, "127.0.0.1:50051", "5s");
+  auto refused = classify_connect(ECONNREFUSED, "127.0.0.1:50051", "5s");
   CHECK(refused.cls == ProbeClass::tcp_refused);
   CHECK(refused.summary == "connection to 127.0.0.1:50051 refused");
   CHECK(refused.hint == "nothing listens on 127.0.0.1:50051: is the server running, on this port?");
 
-  Failure no_socket = classify_connect(ENOENT, "unix:/tmp/nope.sock", "5s");
+  auto no_socket = classify_connect(ENOENT, "unix:/tmp/nope.sock", "5s");
   CHECK(no_socket.cls == ProbeClass::tcp_refused);
   CHECK(no_socket.hint == "nothing listens on unix:/tmp/nope.sock: is the server running, on this socket path?");
 
-  Failure timeout = classify_connect(ETIMEDOUT, "10.0.0.1:443", "500ms");
+  auto timeout = classify_connect(ETIMEDOUT, "10.0.0.1:443", "500ms");
   CHECK(timeout.cls == ProbeClass::tcp_timeout);
   CHECK(timeout.summary == "no answer from 10.0.0.1:443 within 500ms");
 
-  Failure unreachable = classify_connect(ENETUNREACH, "127.0.0.1:1", "5s");
+  auto unreachable = classify_connect(ENETUNREACH, "127.0.0.1:1", "5s");
   CHECK(unreachable.cls == ProbeClass::unreachable);
   CHECK(unreachable.summary == "127.0.0.1:1 is unreachable: Network is unreachable");
   CHECK(classify_connect(EHOSTUNREACH, "h:1", "5s").cls == ProbeClass::unreachable);
@@ -325,7 +325,7 @@ TEST_CASE("probe: the verdict is the first failed stage, and --all reports the w
   StageResult dns{"dns", StageStatus::skip, {}, nlohmann::ordered_json::object(), std::nullopt};
   StageResult tcp{"tcp", StageStatus::ok, {}, nlohmann::ordered_json::object(), std::nullopt};
   StageResult tls{"tls", StageStatus::fail, {}, nlohmann::ordered_json::object(),
-                  Failure{ProbeClass::tls_expired, "expired", "renew"}};
+                  grpcdx::probe::Failure{ProbeClass::tls_expired, "expired", "renew"}};
   Verdict v = verdict_of({dns, tcp, tls}, "127.0.0.1:1");
   CHECK(v.cls == ProbeClass::tls_expired);
   CHECK(v.exit_code() == 22);
