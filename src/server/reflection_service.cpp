@@ -8,6 +8,7 @@
 #include <google/protobuf/descriptor.pb.h>
 #include <grpcpp/impl/codegen/proto_utils.h>
 #include <grpcpp/impl/rpc_service_method.h>
+#include <grpcpp/impl/codegen/server_callback_handlers.h>
 #include <grpcpp/support/server_callback.h>
 
 #include "grpc/health/v1/health.pb.h"
