@@ -217,7 +217,7 @@ class TcpLoop {
         m_unix_path(std::move(unix_path)),
         m_connect_timeout(std::chrono::duration_cast<TcpClock::duration>(options.connect_timeout)),
         m_injector(
-            InjectorOptions{options.faults, false, options.max_active, ProxyMode::tcp},
+            InjectorOptions{options.faults, options.rules, false, options.max_active, ProxyMode::tcp},
             std::make_unique<SeededRandom>(options.seed)),
         m_scratch(new char[k_scratch_size]) {}
 
@@ -255,6 +255,7 @@ class TcpLoop {
   }
 
   CountersSnapshot counters() const { return m_injector.counters().snapshot(); }
+  Injector& injector() { return m_injector; }
 
  private:
   struct Timer {
@@ -790,6 +791,8 @@ void TcpProxy::stop() {
 }
 
 CountersSnapshot TcpProxy::counters() const { return m_loop->counters(); }
+
+Injector& TcpProxy::injector() { return m_loop->injector(); }
 
 Result<std::unique_ptr<TcpProxy>> TcpProxy::start(const TcpProxyOptions& options) {
   TRY(auto target, net::parse_target(options.target));
