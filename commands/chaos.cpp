@@ -429,7 +429,8 @@ void register_chaos(CLI::App& app, CommandSlot& slot) {
   auto opt = std::make_shared<ChaosOptions>();
   auto* cmd = app.add_subcommand("chaos",
                                  "Run a gRPC proxy that injects faults (delay, abort, cancel, reset, stall, drop), or "
-                                 "with --tcp a TCP proxy (latency, bandwidth, reset, blackhole, slice, close)");
+                                 "with --tcp a TCP proxy (latency, bandwidth, reset, blackhole, slice, close, slow_close); --admin changes "
+                                 "faults while it runs");
   cmd->add_option("--listen", opt->listen,
                   "Address to accept calls on: host:port ('127.0.0.1:0' picks a free port), [v6addr]:port or "
                   "unix:/path; printed as the first line of stdout");
@@ -439,8 +440,9 @@ void register_chaos(CLI::App& app, CommandSlot& slot) {
   cmd->add_option("--fault", opt->faults,
                   "A fault: delay=DUR[,jitter=DUR] | abort=CODE[,message=TEXT] | cancel[,after=N|DUR] | "
                   "reset[,after=N] | stall[,after=N] | drop; keys pct=P, method=GLOB, header=key:value, limit=N. "
-                  "Under --tcp: latency=DUR[,jitter=DUR] | bandwidth=BYTES/s | reset[,after=BYTES] | blackhole | "
-                  "slice=BYTES[,delay=DUR] | close[,after=DUR]; keys pct=P, dir=up|down|both, limit=N (repeatable)")
+                  "Under --tcp: latency=DUR[,jitter=DUR] | bandwidth=BYTES/s | reset[,after=BYTES|DUR] | "
+                  "blackhole[,after=DUR] | slice=BYTES[,delay=DUR] | close[,after=DUR|BYTES] | slow_close=DUR; keys "
+                  "pct=P, dir=up|down|both (default down for latency, bandwidth and slice), limit=N (repeatable)")
       ->expected(1)
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);

@@ -1,7 +1,9 @@
 # End-to-end tests of the chaos proxy's runtime control: grpcdx.chaos.v1.ChaosAdmin (--admin)
 # driven by a client we did not write (grpcio with modules protoc generated from the .proto),
 # `grpcdx chaos ctl`, reflection and health on the admin port, the token guard, faults changed
-# while a bounded load runs (the counters add up), --rules re-read on SIGHUP.
+# while a bounded load runs (the counters add up), --rules re-read on SIGHUP, and the --tcp
+# faults toxiproxy users expect (dir defaults, after= as bytes or a duration, slow_close,
+# blackhole,after=).
 import contextlib
 import importlib.util
 import json
@@ -17,6 +19,7 @@ import grpc
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import grpcdx_test as t  # noqa: E402
+from test_chaos_tcp_integrity import EchoServer  # noqa: E402
 
 ADMIN = "grpcdx.chaos.v1.ChaosAdmin"
 EMPTY = "grpc.testing.TestService/EmptyCall"
@@ -292,6 +295,87 @@ class TcpAdminTest(t.TestCase):
     def setUpClass(cls):
         cls.stack = contextlib.ExitStack()
         cls.server = cls.stack.enter_context(t.serve())
+        cls.echo = EchoServer()
+        cls.stack.callback(cls.echo.close)
+
+    def tcp(self, upstream, *faults):
+        args = ["--tcp"]
+        for f in faults:
+            args += ["--fault", f]
+        return t.chaos(upstream, *args)
+
+    def test_latency_defaults_to_down_as_in_toxiproxy(self):
+        with self.tcp(self.server, "latency=80ms") as c:
+            with grpc.insecure_channel(c.address) as ch:
+                method = ch.unary_unary("/" + EMPTY)
+                method(b"", timeout=10)  # connect first
+                trips = []
+                for _ in range(3):
+                    start = time.monotonic()
+                    method(b"", timeout=10)
+                    trips.append(time.monotonic() - start)
+            counts = c.counters(self)
+        trips.sort()
+        self.assertGreaterEqual(trips[0], 0.08)
+        self.assertLess(trips[1], 0.155, trips)  # once a round trip, not twice
+        self.assertEqual(counts["faults"][0]["spec"], "latency=80ms")
+
+    def test_reset_after_a_duration(self):
+        with self.tcp(self.echo.address, "reset,after=300ms") as c:
+            s = connect(c.address)
+            s.sendall(b"ping")
+            self.assertEqual(s.recv(16), b"ping")  # forwards until then
+            time.sleep(0.5)
+            with self.assertRaises(ConnectionResetError):
+                s.sendall(b"more")
+                s.recv(16)
+            s.close()
+
+    def test_close_after_bytes_is_a_clean_close(self):
+        with self.tcp(self.echo.address, "close,after=4KB") as c:
+            s = connect(c.address)
+            s.sendall(b"x" * 5000)
+            got = b""
+            while True:
+                chunk = s.recv(65536)  # a FIN ends it, not an RST
+                if not chunk:
+                    break
+                got += chunk
+            s.close()
+            counts = c.counters(self)
+        self.assertEqual(counts["bytes"]["up"] + counts["bytes"]["down"], 4000)
+        self.assertEqual(len(got), counts["bytes"]["down"])
+
+    def test_slow_close_holds_each_end(self):
+        with self.tcp(self.echo.address, "slow_close=300ms") as c:
+            s = connect(c.address)
+            s.sendall(b"bye")
+            s.shutdown(socket.SHUT_WR)
+            start = time.monotonic()
+            got = b""
+            while True:
+                chunk = s.recv(16)
+                if not chunk:
+                    break
+                got += chunk
+            elapsed = time.monotonic() - start
+            s.close()
+        self.assertEqual(got, b"bye")
+        self.assertGreaterEqual(elapsed, 0.55)  # 300 ms on the way up, 300 ms on the way down
+
+    def test_blackhole_after_goes_silent_and_keeps_the_connection(self):
+        with self.tcp(self.echo.address, "blackhole,after=300ms") as c:
+            s = connect(c.address)
+            s.sendall(b"ping")
+            self.assertEqual(s.recv(16), b"ping")
+            time.sleep(0.5)
+            s.sendall(b"anyone?")
+            s.settimeout(0.5)
+            with self.assertRaises(socket.timeout):
+                s.recv(16)  # no answer, and no close either
+            s.close()
+            counts = c.counters(self)
+        self.assertEqual(counts["bytes"], {"up": 4, "down": 4})
 
     @classmethod
     def tearDownClass(cls):
