@@ -44,10 +44,10 @@ _grpcdx() {
         --cacert|--cert|--key|--proto|--protoset|--protoset-out) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
         -I|--import-path) compopt -o filenames 2>/dev/null; _grpcdx_compgen -d -- "$cur"; return ;;
         -o|--output) _grpcdx_compgen -W "text json" -- "$cur"; return ;;
-        --servername|--authority|-H|--header|--rpc-header|--reflect-header|--connect-timeout|--timeout|--keepalive|--max-msg-size) COMPREPLY=(); return ;;
+        --servername|--authority|-H|--header|--rpc-header|--reflect-header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--user-agent|--max-time) COMPREPLY=(); return ;;
       esac
       if [[ $cur == -* ]]; then
-        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --rpc-header --reflect-header --connect-timeout --timeout --keepalive --max-msg-size --show-secrets --proto -I --import-path --protoset --protoset-out -o --output -v --verbose" -- "$cur"
+        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --rpc-header --reflect-header --connect-timeout --timeout --keepalive --max-msg-size --user-agent --expand-headers --show-secrets --max-time --proto -I --import-path --protoset --use-reflection --protoset-out -o --output -v --verbose" -- "$cur"
       fi
       ;;
     describe)
@@ -55,10 +55,10 @@ _grpcdx() {
         --cacert|--cert|--key|--proto|--protoset|--protoset-out) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
         -I|--import-path) compopt -o filenames 2>/dev/null; _grpcdx_compgen -d -- "$cur"; return ;;
         -o|--output) _grpcdx_compgen -W "text json" -- "$cur"; return ;;
-        --servername|--authority|-H|--header|--rpc-header|--reflect-header|--connect-timeout|--timeout|--keepalive|--max-msg-size) COMPREPLY=(); return ;;
+        --servername|--authority|-H|--header|--rpc-header|--reflect-header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--user-agent|--max-time) COMPREPLY=(); return ;;
       esac
       if [[ $cur == -* ]]; then
-        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --rpc-header --reflect-header --connect-timeout --timeout --keepalive --max-msg-size --show-secrets --proto -I --import-path --protoset --protoset-out -o --output -v --verbose" -- "$cur"
+        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --rpc-header --reflect-header --connect-timeout --timeout --keepalive --max-msg-size --user-agent --expand-headers --show-secrets --max-time --msg-template --proto-names --proto -I --import-path --protoset --use-reflection --protoset-out -o --output -v --verbose" -- "$cur"
       fi
       ;;
     call)
@@ -67,11 +67,12 @@ _grpcdx() {
         -I|--import-path) compopt -o filenames 2>/dev/null; _grpcdx_compgen -d -- "$cur"; return ;;
         -d|--data) _grpcdx_at_files "$cur"; return ;;
         -o|--output) _grpcdx_compgen -W "text json" -- "$cur"; return ;;
+        --format) _grpcdx_compgen -W "json text" -- "$cur"; return ;;
         --on-stall) _grpcdx_compgen -W "fail report" -- "$cur"; return ;;
-        --servername|--authority|-H|--header|--rpc-header|--reflect-header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--max-messages|--stall-timeout) COMPREPLY=(); return ;;
+        --servername|--authority|-H|--header|--rpc-header|--reflect-header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--user-agent|--max-time|--max-messages|--stall-timeout) COMPREPLY=(); return ;;
       esac
       if [[ $cur == -* ]]; then
-        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --rpc-header --reflect-header --connect-timeout --timeout --keepalive --max-msg-size --show-secrets -d --data --proto -I --import-path --protoset --protoset-out -o --output -v --verbose --emit-defaults --proto-names --allow-unknown-fields --max-messages --stall-timeout --on-stall --record" -- "$cur"
+        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --rpc-header --reflect-header --connect-timeout --timeout --keepalive --max-msg-size --user-agent --expand-headers --show-secrets --max-time -d --data --proto -I --import-path --protoset --use-reflection --protoset-out -o --output -v --verbose --format --emit-defaults --proto-names --allow-unknown-fields --max-messages --stall-timeout --on-stall --record" -- "$cur"
       fi
       ;;
     replay)
@@ -80,30 +81,30 @@ _grpcdx() {
         -I|--import-path) compopt -o filenames 2>/dev/null; _grpcdx_compgen -d -- "$cur"; return ;;
         -o|--output) _grpcdx_compgen -W "text json" -- "$cur"; return ;;
         --on-stall) _grpcdx_compgen -W "fail report" -- "$cur"; return ;;
-        --servername|--authority|-H|--header|--rpc-header|--reflect-header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--pace|--stall-timeout) COMPREPLY=(); return ;;
+        --servername|--authority|-H|--header|--rpc-header|--reflect-header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--user-agent|--pace|--stall-timeout) COMPREPLY=(); return ;;
       esac
       if [[ $cur == -* ]]; then
-        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --rpc-header --reflect-header --connect-timeout --timeout --keepalive --max-msg-size --show-secrets --in --proto -I --import-path --protoset -o --output -v --verbose --pace --stall-timeout --on-stall --compare --emit-defaults --proto-names" -- "$cur"
+        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --rpc-header --reflect-header --connect-timeout --timeout --keepalive --max-msg-size --user-agent --expand-headers --show-secrets --in --proto -I --import-path --protoset --use-reflection -o --output -v --verbose --pace --stall-timeout --on-stall --compare --emit-defaults --proto-names" -- "$cur"
       fi
       ;;
     probe)
       case "$prev" in
         --cacert|--cert|--key) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
         -o|--output) _grpcdx_compgen -W "text json" -- "$cur"; return ;;
-        --servername|--authority|-H|--header|--rpc-header|--reflect-header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--service|--watch|--count) COMPREPLY=(); return ;;
+        --servername|--authority|-H|--header|--rpc-header|--reflect-header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--user-agent|--max-time|--service|--watch|--count) COMPREPLY=(); return ;;
       esac
       if [[ $cur == -* ]]; then
-        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --rpc-header --reflect-header --connect-timeout --timeout --keepalive --max-msg-size --show-secrets -o --output -v --verbose --service --all --watch --count" -- "$cur"
+        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --rpc-header --reflect-header --connect-timeout --timeout --keepalive --max-msg-size --user-agent --expand-headers --show-secrets --max-time -o --output -v --verbose --service --all --watch --count" -- "$cur"
       fi
       ;;
     health)
       case "$prev" in
         --cacert|--cert|--key) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
         -o|--output) _grpcdx_compgen -W "text json" -- "$cur"; return ;;
-        --servername|--authority|-H|--header|--rpc-header|--reflect-header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--service|--count) COMPREPLY=(); return ;;
+        --servername|--authority|-H|--header|--rpc-header|--reflect-header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--user-agent|--max-time|--service|--count) COMPREPLY=(); return ;;
       esac
       if [[ $cur == -* ]]; then
-        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --rpc-header --reflect-header --connect-timeout --timeout --keepalive --max-msg-size --show-secrets --service --watch --count -o --output -v --verbose" -- "$cur"
+        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --rpc-header --reflect-header --connect-timeout --timeout --keepalive --max-msg-size --user-agent --expand-headers --show-secrets --max-time --service --watch --count -o --output -v --verbose" -- "$cur"
       fi
       ;;
     chaos)
@@ -111,20 +112,20 @@ _grpcdx() {
         --cacert|--cert|--key|--listen-cert|--listen-key|--rules) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
         --emit) _grpcdx_compgen -W "istio envoy" -- "$cur"; return ;;
         -o|--output) _grpcdx_compgen -W "text json" -- "$cur"; return ;;
-        --listen|--servername|--authority|-H|--header|--rpc-header|--reflect-header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--target|--fault|--max-active|--seed|--duration) COMPREPLY=(); return ;;
+        --listen|--servername|--authority|-H|--header|--rpc-header|--reflect-header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--user-agent|--target|--fault|--max-active|--seed|--duration|--admin|--admin-token) COMPREPLY=(); return ;;
       esac
       if [[ $cur == -* ]]; then
-        _grpcdx_compgen -W "-h --help --help-all --listen --plaintext --insecure --cacert --cert --key --servername --authority -H --header --rpc-header --reflect-header --connect-timeout --timeout --keepalive --max-msg-size --show-secrets --target --listen-cert --listen-key --fault --rules --header-faults --tcp --max-active --seed --duration --emit -o --output" -- "$cur"
+        _grpcdx_compgen -W "-h --help --help-all --listen --plaintext --insecure --cacert --cert --key --servername --authority -H --header --rpc-header --reflect-header --connect-timeout --timeout --keepalive --max-msg-size --user-agent --expand-headers --show-secrets --target --listen-cert --listen-key --fault --rules --header-faults --tcp --max-active --seed --duration --emit -o --output --admin --admin-token" -- "$cur"
       fi
       ;;
     interop)
       case "$prev" in
         --cacert|--cert|--key) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
         -o|--output) _grpcdx_compgen -W "text json" -- "$cur"; return ;;
-        --servername|--authority|-H|--header|--rpc-header|--reflect-header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--cases) COMPREPLY=(); return ;;
+        --servername|--authority|-H|--header|--rpc-header|--reflect-header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--user-agent|--max-time|--cases) COMPREPLY=(); return ;;
       esac
       if [[ $cur == -* ]]; then
-        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --rpc-header --reflect-header --connect-timeout --timeout --keepalive --max-msg-size --show-secrets --cases -o --output -v --verbose" -- "$cur"
+        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --rpc-header --reflect-header --connect-timeout --timeout --keepalive --max-msg-size --user-agent --expand-headers --show-secrets --max-time --cases -o --output -v --verbose" -- "$cur"
       fi
       ;;
     bench)
@@ -133,10 +134,10 @@ _grpcdx() {
         -I|--import-path) compopt -o filenames 2>/dev/null; _grpcdx_compgen -d -- "$cur"; return ;;
         -d|--data) _grpcdx_at_files "$cur"; return ;;
         -o|--output) _grpcdx_compgen -W "text json html" -- "$cur"; return ;;
-        --servername|--authority|-H|--header|--rpc-header|--reflect-header|--connect-timeout|--timeout|--keepalive|--max-msg-size|-c|--concurrency|-n|--total|-z|--duration|--rps|--connections|--warmup|--max-error-rate|--max-p99|--emit) COMPREPLY=(); return ;;
+        --servername|--authority|-H|--header|--rpc-header|--reflect-header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--user-agent|-c|--concurrency|-n|--total|-z|--duration|--rps|--connections|--warmup|--max-error-rate|--max-p99|--emit) COMPREPLY=(); return ;;
       esac
       if [[ $cur == -* ]]; then
-        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --rpc-header --reflect-header --connect-timeout --timeout --keepalive --max-msg-size --show-secrets -d --data --proto -I --import-path --protoset -o --output -v --verbose --html -c --concurrency -n --total -z --duration --rps --connections --warmup --max-error-rate --max-p99 --emit --allow-unknown-fields" -- "$cur"
+        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --rpc-header --reflect-header --connect-timeout --timeout --keepalive --max-msg-size --user-agent --expand-headers --show-secrets -d --data --proto -I --import-path --protoset --use-reflection -o --output -v --verbose --html -c --concurrency -n --total -z --duration --rps --connections --warmup --max-error-rate --max-p99 --emit --allow-unknown-fields" -- "$cur"
       fi
       ;;
     serve)

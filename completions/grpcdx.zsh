@@ -21,7 +21,7 @@ _grpcdx_commands() {
     'replay:Replay a recorded stream (a replay file that `call` records), catching stalls'
     'probe:Check dns, tcp, tls, http2 and grpc one layer at a time; say where it breaks'
     'health:Check a server'\''s health (grpc.health.v1.Health), once or as it changes'
-    'chaos:Run a gRPC proxy that injects faults (delay, abort, cancel, reset, stall, drop), or with --tcp a TCP proxy (latency, bandwidth, reset, blackhole, slice, close)'
+    'chaos:Run a gRPC proxy that injects faults (delay, abort, cancel, reset, stall, drop), or with --tcp a TCP proxy (latency, bandwidth, reset, blackhole, slice, close, slow_close); --admin changes faults while it runs'
     'interop:Run the standard gRPC interop cases against a grpc.testing.TestService server'
     'bench:Load test a method: throughput, latency percentiles and status counts'
     'serve:Run the built-in test server: grpc.testing.TestService, health and reflection'
@@ -51,10 +51,14 @@ _grpcdx_list() {
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
     '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
+    '--user-agent[Put TEXT before gRPC'\''s own user-agent (as -H '\''user-agent: TEXT'\'')]:user-agent: ' \
+    '--expand-headers[Replace ${NAME} in header values with the environment variable NAME]' \
     '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
+    '--max-time[Bound the whole command (connecting, reflection, every RPC); exit 68 when it fires]:max-time: ' \
     '*--proto[Take the schema from this .proto file (repeatable)]:proto:_files' \
     '*'{-I,--import-path}'[Directory to search for .proto imports (repeatable)]:import-path:_files -/' \
     '*--protoset[Take the schema from this FileDescriptorSet file (repeatable)]:protoset:_files' \
+    '--use-reflection[With --proto/--protoset: ask server reflection for what the files lack]' \
     '--protoset-out[Save the schema used (with its imports) to FILE as a FileDescriptorSet, for --protoset later]:protoset-out:_files' \
     '(-o --output)'{-o,--output}'[Output format]:output:(text json)' \
     '(-v --verbose)'{-v,--verbose}'[Show headers, trailers and timings]' \
@@ -80,15 +84,21 @@ _grpcdx_describe() {
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
     '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
+    '--user-agent[Put TEXT before gRPC'\''s own user-agent (as -H '\''user-agent: TEXT'\'')]:user-agent: ' \
+    '--expand-headers[Replace ${NAME} in header values with the environment variable NAME]' \
     '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
+    '--max-time[Bound the whole command (connecting, reflection, every RPC); exit 68 when it fires]:max-time: ' \
+    '--msg-template[For a message: also print a JSON request template with every field set (for -d)]' \
+    '--proto-names[In --msg-template, use .proto field names, not lowerCamelCase]' \
     '*--proto[Take the schema from this .proto file (repeatable)]:proto:_files' \
     '*'{-I,--import-path}'[Directory to search for .proto imports (repeatable)]:import-path:_files -/' \
     '*--protoset[Take the schema from this FileDescriptorSet file (repeatable)]:protoset:_files' \
+    '--use-reflection[With --proto/--protoset: ask server reflection for what the files lack]' \
     '--protoset-out[Save the schema used (with its imports) to FILE as a FileDescriptorSet, for --protoset later]:protoset-out:_files' \
     '(-o --output)'{-o,--output}'[Output format]:output:(text json)' \
     '(-v --verbose)'{-v,--verbose}'[Show headers, trailers and timings]' \
     ':target: ' \
-    ':symbol: '
+    '::symbol: '
 }
 
 _grpcdx_call() {
@@ -109,14 +119,19 @@ _grpcdx_call() {
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
     '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
+    '--user-agent[Put TEXT before gRPC'\''s own user-agent (as -H '\''user-agent: TEXT'\'')]:user-agent: ' \
+    '--expand-headers[Replace ${NAME} in header values with the environment variable NAME]' \
     '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
+    '--max-time[Bound the whole command (connecting, reflection, every RPC); exit 68 when it fires]:max-time: ' \
     '(-d --data)'{-d,--data}'[Request JSON: one object, or several for a client stream; @FILE reads a file, @- standard input]:data:_grpcdx_at_files' \
     '*--proto[Take the schema from this .proto file (repeatable)]:proto:_files' \
     '*'{-I,--import-path}'[Directory to search for .proto imports (repeatable)]:import-path:_files -/' \
     '*--protoset[Take the schema from this FileDescriptorSet file (repeatable)]:protoset:_files' \
+    '--use-reflection[With --proto/--protoset: ask server reflection for what the files lack]' \
     '--protoset-out[Save the schema used (with its imports) to FILE as a FileDescriptorSet, for --protoset later]:protoset-out:_files' \
     '(-o --output)'{-o,--output}'[Output format]:output:(text json)' \
     '(-v --verbose)'{-v,--verbose}'[Show headers, trailers and timings]' \
+    '--format[Messages in -d and in text output as protobuf JSON or protobuf text format (several text messages are separated by the ASCII record separator, 0x1E)]:format:(json text)' \
     '--emit-defaults[Print fields that hold default values]' \
     '--proto-names[Print .proto field names instead of lowerCamelCase]' \
     '--allow-unknown-fields[Ignore request fields the message type does not have]' \
@@ -146,11 +161,14 @@ _grpcdx_replay() {
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
     '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
+    '--user-agent[Put TEXT before gRPC'\''s own user-agent (as -H '\''user-agent: TEXT'\'')]:user-agent: ' \
+    '--expand-headers[Replace ${NAME} in header values with the environment variable NAME]' \
     '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
     '--in[The replay file: one JSON object a line (t_ms, dir send|recv|status, message)]:in:_files' \
     '*--proto[Take the schema from this .proto file (repeatable)]:proto:_files' \
     '*'{-I,--import-path}'[Directory to search for .proto imports (repeatable)]:import-path:_files -/' \
     '*--protoset[Take the schema from this FileDescriptorSet file (repeatable)]:protoset:_files' \
+    '--use-reflection[With --proto/--protoset: ask server reflection for what the files lack]' \
     '(-o --output)'{-o,--output}'[Output format]:output:(text json)' \
     '(-v --verbose)'{-v,--verbose}'[Show headers, trailers and timings]' \
     '--pace[When to send each message: recorded (keep the recorded gaps), asap, or N/s (a fixed rate)]:pace: ' \
@@ -181,7 +199,10 @@ _grpcdx_probe() {
     '--timeout[Bound of each stage (default 5s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
     '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
+    '--user-agent[Put TEXT before gRPC'\''s own user-agent (as -H '\''user-agent: TEXT'\'')]:user-agent: ' \
+    '--expand-headers[Replace ${NAME} in header values with the environment variable NAME]' \
     '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
+    '--max-time[Bound the whole command (connecting, reflection, every RPC); exit 68 when it fires]:max-time: ' \
     '(-o --output)'{-o,--output}'[Output format]:output:(text json)' \
     '(-v --verbose)'{-v,--verbose}'[Show headers, trailers and timings]' \
     '--service[Health service to ask about (default: the whole server)]:service: ' \
@@ -209,7 +230,10 @@ _grpcdx_health() {
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
     '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
+    '--user-agent[Put TEXT before gRPC'\''s own user-agent (as -H '\''user-agent: TEXT'\'')]:user-agent: ' \
+    '--expand-headers[Replace ${NAME} in header values with the environment variable NAME]' \
     '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
+    '--max-time[Bound the whole command (connecting, reflection, every RPC); exit 68 when it fires]:max-time: ' \
     '--service[The service to ask about (default: the whole server)]:service: ' \
     '--watch[Watch the status and print each change (until Ctrl-C, --count or --timeout)]' \
     '--count[With --watch: stop after N statuses]:count: ' \
@@ -237,11 +261,13 @@ _grpcdx_chaos() {
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
     '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
+    '--user-agent[Put TEXT before gRPC'\''s own user-agent (as -H '\''user-agent: TEXT'\'')]:user-agent: ' \
+    '--expand-headers[Replace ${NAME} in header values with the environment variable NAME]' \
     '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
     '--target[Upstream to forward to: host:port, \[v6addr\]:port, unix:/path or a URI like dns:///host:port]:target: ' \
     '--listen-cert[Serve TLS downstream with this certificate chain (PEM)]:listen-cert:_files' \
     '--listen-key[Private key (PEM) of --listen-cert]:listen-key:_files' \
-    '*--fault[A fault: delay=DUR\[,jitter=DUR\] | abort=CODE\[,message=TEXT\] | cancel\[,after=N|DUR\] | reset\[,after=N\] | stall\[,after=N\] | drop; keys pct=P, method=GLOB, header=key:value, limit=N. Under --tcp: latency=DUR\[,jitter=DUR\] | bandwidth=BYTES/s | reset\[,after=BYTES\] | blackhole | slice=BYTES\[,delay=DUR\] | close\[,after=DUR\]; keys pct=P, dir=up|down|both, limit=N (repeatable)]:fault: ' \
+    '*--fault[A fault: delay=DUR\[,jitter=DUR\] | abort=CODE\[,message=TEXT\] | cancel\[,after=N|DUR\] | reset\[,after=N\] | stall\[,after=N\] | drop; keys pct=P, method=GLOB, header=key:value, limit=N. Under --tcp: latency=DUR\[,jitter=DUR\] | bandwidth=BYTES/s | reset\[,after=BYTES|DUR\] | blackhole\[,after=DUR\] | slice=BYTES\[,delay=DUR\] | close\[,after=DUR|BYTES\] | slow_close=DUR; keys pct=P, dir=up|down|both (default down for latency, bandwidth and slice), limit=N (repeatable)]:fault: ' \
     '--rules[Read faults from this JSON file: {"faults": \[{"kind": "abort", ...}\]}]:rules:_files' \
     '--header-faults[Let a call ask for its own fault with x-grpcdx-delay: DUR or x-grpcdx-abort: CODE metadata]' \
     '--tcp[Be a byte-level TCP proxy (no gRPC parsing; TLS passes through) with connection faults, decided per connection]' \
@@ -249,7 +275,9 @@ _grpcdx_chaos() {
     '--seed[Seed of the random choices, so a run repeats (default: random, printed)]:seed: ' \
     '--duration[Stop after this long (default: until Ctrl-C or SIGTERM)]:duration: ' \
     '--emit[Print the delay/abort faults as an Istio VirtualService or Envoy fault filters and exit]:emit:(istio envoy)' \
-    '(-o --output)'{-o,--output}'[Format of the counters printed at the end]:output:(text json)'
+    '(-o --output)'{-o,--output}'[Format of the counters printed at the end]:output:(text json)' \
+    '--admin[Serve grpcdx.chaos.v1.ChaosAdmin (with reflection and health) on this address, to list, add and remove faults while the proxy runs; a non-loopback address needs --admin-token]:admin: ' \
+    '--admin-token[Admin calls must send '\''authorization: Bearer TOKEN'\'' (default: $GRPCDX_ADMIN_TOKEN)]:admin-token: '
 }
 
 _grpcdx_interop() {
@@ -270,7 +298,10 @@ _grpcdx_interop() {
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
     '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
+    '--user-agent[Put TEXT before gRPC'\''s own user-agent (as -H '\''user-agent: TEXT'\'')]:user-agent: ' \
+    '--expand-headers[Replace ${NAME} in header values with the environment variable NAME]' \
     '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
+    '--max-time[Bound the whole command (connecting, reflection, every RPC); exit 68 when it fires]:max-time: ' \
     '--cases[Comma-separated cases to run (default: all): empty_unary, large_unary, client_streaming, server_streaming, ping_pong, empty_stream, timeout_on_sleeping_server, cancel_after_begin, cancel_after_first_response, status_code_and_message, special_status_message, unimplemented_method, unimplemented_service, custom_metadata]:cases: ' \
     '(-o --output)'{-o,--output}'[Output format]:output:(text json)' \
     '(-v --verbose)'{-v,--verbose}'[Show headers, trailers and timings]' \
@@ -295,11 +326,14 @@ _grpcdx_bench() {
     '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
     '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
     '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
+    '--user-agent[Put TEXT before gRPC'\''s own user-agent (as -H '\''user-agent: TEXT'\'')]:user-agent: ' \
+    '--expand-headers[Replace ${NAME} in header values with the environment variable NAME]' \
     '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
     '(-d --data)'{-d,--data}'[Request JSON; several messages are sent round-robin (or all per call for client and bidi streams); @FILE reads a file, @- standard input. Templates: {{.RequestNumber}}, {{.WorkerID}}, {{.UUID}}, {{.Timestamp}}]:data:_grpcdx_at_files' \
     '*--proto[Take the schema from this .proto file (repeatable)]:proto:_files' \
     '*'{-I,--import-path}'[Directory to search for .proto imports (repeatable)]:import-path:_files -/' \
     '*--protoset[Take the schema from this FileDescriptorSet file (repeatable)]:protoset:_files' \
+    '--use-reflection[With --proto/--protoset: ask server reflection for what the files lack]' \
     '(-o --output)'{-o,--output}'[Output format]:output:(text json html)' \
     '(-v --verbose)'{-v,--verbose}'[Show headers, trailers and timings]' \
     '--html[Also write the report as a self-contained HTML page (SVG charts) to FILE]:html:_files' \
