@@ -11,6 +11,7 @@
 
 #include <vector>
 
+#include "chaos/admin_service.hpp"
 #include "chaos/fault_spec.hpp"
 #include "chaos/proxy.hpp"
 #include "chaos/tcp_proxy.hpp"
@@ -101,7 +102,13 @@ Result<int> run_demo(Io& io) {
   }
   TRY(auto proxy, chaos::Proxy::start(proxy_options));
   const std::string via = proxy->address();
-  std::string chaos_line = fmt::format("$ grpcdx chaos --listen {} --target {} --plaintext --header-faults --seed 1", via, addr);
+  // Its admin service, to change the faults while it runs (chaos --admin).
+  TRY(auto admin, chaos::AdminServer::start(chaos::AdminOptions{"127.0.0.1:0", ""}, proxy->injector()));
+  const std::string admin_addr = admin->address();
+  const std::string runtime_fault = "abort=DEADLINE_EXCEEDED,method=grpc.testing.TestService/UnaryCall";
+  std::string chaos_line = fmt::format("$ grpcdx chaos --listen {} --target {} --plaintext --header-faults --seed 1 "
+                                       "--admin {}",
+                                       via, addr, admin_addr);
   for (const auto& text : fault_texts) chaos_line += " --fault '" + text + "'";
 
   // Two byte-level proxies (chaos --tcp), in-process too: one adds latency, one resets.
@@ -114,7 +121,7 @@ Result<int> run_demo(Io& io) {
     o.faults.push_back(std::move(spec));
     return chaos::TcpProxy::start(o);
   };
-  const std::string tcp_latency_fault = "latency=100ms,dir=down", tcp_reset_fault = "reset";
+  const std::string tcp_latency_fault = "latency=100ms", tcp_reset_fault = "reset";
   TRY(auto tcp_latency, start_tcp_proxy(tcp_latency_fault));
   TRY(auto tcp_reset, start_tcp_proxy(tcp_reset_fault));
   auto tcp_line = [&](const chaos::TcpProxy& p, const std::string& fault) {
@@ -180,6 +187,11 @@ Result<int> run_demo(Io& io) {
        exit_code_for_status(1)},
       {"Chaos: bench through the proxy, 10% of EmptyCalls aborted with UNAVAILABLE",
        {"bench", via, "grpc.testing.TestService/EmptyCall", "--plaintext", "-n", "1000", "-c", "10"}},
+      {"Chaos at run time: add a fault through the proxy's admin service (f4: the three above are f1-f3), "
+       "see it hit (exit 64 + 4 DEADLINE_EXCEEDED), remove it",
+       {"chaos", "ctl", admin_addr, "add", runtime_fault}},
+      {"", {"call", via, "grpc.testing.TestService/UnaryCall", "--plaintext"}, exit_code_for_status(4)},
+      {"", {"chaos", "ctl", admin_addr, "rm", "f4"}},
       {"Chaos --tcp: a byte-level proxy that holds every byte from the server 100 ms: connecting and each "
        "round trip take 100 ms longer (see the timings)",
        {"call", tcp_latency->address(), "grpc.testing.TestService/EmptyCall", "--plaintext", "-v"},
@@ -211,6 +223,7 @@ Result<int> run_demo(Io& io) {
     }
     io.out.flush();
   }
+  admin->stop();
   proxy->stop(std::chrono::milliseconds(200));
   idle_srv->shutdown(std::chrono::milliseconds(0));
   idle_srv->wait();

@@ -11,7 +11,46 @@ namespace grpcdx::chaos {
 
 Counters::Counters(const std::vector<std::string>& specs, bool tcp) {
   for (const auto& s : specs) m_counts.faults.push_back(FaultCounts{s, 0, 0});
+  m_retired.assign(specs.size(), false);
+  m_dropped.assign(specs.size(), false);
   m_counts.tcp = tcp;
+}
+
+size_t Counters::add_fault(std::string spec) {
+  std::lock_guard lock(m_mutex);
+  m_counts.faults.push_back(FaultCounts{std::move(spec), 0, 0});
+  m_retired.push_back(false);
+  m_dropped.push_back(false);
+  return m_counts.faults.size() - 1;
+}
+
+void Counters::retire_fault(size_t fault) {
+  std::lock_guard lock(m_mutex);
+  m_retired.at(fault) = true;
+}
+
+FaultCounts Counters::fault(size_t fault) const {
+  std::lock_guard lock(m_mutex);
+  return m_counts.faults.at(fault);
+}
+
+CountersSnapshot Counters::reset() {
+  std::lock_guard lock(m_mutex);
+  CountersSnapshot before = snapshot_locked();
+  // The byte counts are lock-free: exchange them so a write between the load and the zeroing
+  // is not lost.
+  before.bytes_up = m_bytes_up.exchange(0, std::memory_order_relaxed);
+  before.bytes_down = m_bytes_down.exchange(0, std::memory_order_relaxed);
+  m_counts.calls = 0;
+  m_counts.connections = 0;
+  m_counts.upstream_failed = 0;
+  m_counts.upstream_status.clear();
+  m_counts.client_status.clear();
+  for (size_t i = 0; i < m_counts.faults.size(); ++i) {
+    m_counts.faults[i].matched = m_counts.faults[i].injected = 0;
+    if (m_retired[i]) m_dropped[i] = true;
+  }
+  return before;
 }
 
 void Counters::add_connection() {
@@ -32,13 +71,17 @@ void Counters::add_call() {
   std::lock_guard lock(m_mutex);
   ++m_counts.calls;
 }
+// A call planned on a set read just before its fault was removed and the counters reset still
+// counts: the entry comes back into the snapshots rather than the count being lost.
 void Counters::add_matched(size_t fault) {
   std::lock_guard lock(m_mutex);
   ++m_counts.faults.at(fault).matched;
+  m_dropped[fault] = false;
 }
 void Counters::add_injected(size_t fault) {
   std::lock_guard lock(m_mutex);
   ++m_counts.faults.at(fault).injected;
+  m_dropped[fault] = false;
 }
 void Counters::add_upstream_status(int code) {
   std::lock_guard lock(m_mutex);
@@ -54,7 +97,14 @@ uint64_t Counters::injected(size_t fault) const {
 }
 CountersSnapshot Counters::snapshot() const {
   std::lock_guard lock(m_mutex);
+  return snapshot_locked();
+}
+
+CountersSnapshot Counters::snapshot_locked() const {
   CountersSnapshot c = m_counts;
+  c.faults.clear();
+  for (size_t i = 0; i < m_counts.faults.size(); ++i)
+    if (!m_dropped[i]) c.faults.push_back(m_counts.faults[i]);
   c.bytes_up = m_bytes_up.load(std::memory_order_relaxed);
   c.bytes_down = m_bytes_down.load(std::memory_order_relaxed);
   return c;

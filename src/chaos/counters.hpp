@@ -50,6 +50,18 @@ class Counters {
   // The injected count of `fault` so far.
   uint64_t injected(size_t fault) const;
 
+  // A new fault entry (a fault added while the proxy runs), after every existing one; returns
+  // its index for add_matched/add_injected.
+  size_t add_fault(std::string spec);
+  // Marks a removed fault: its counts stay in every snapshot until the next reset() drops it.
+  void retire_fault(size_t fault);
+  // The counts of one entry.
+  FaultCounts fault(size_t fault) const;
+  // A snapshot of the counters, then sets them to zero (open connections stay: they are still
+  // open) and drops the entries of removed faults, all in one step, so nothing counted between
+  // the two is lost.
+  CountersSnapshot reset();
+
   // --tcp. Connections count when accepted (add_connection) and leave the open count when
   // closed; bytes count as they are written, lock-free since they change on every write.
   void add_connection();
@@ -61,8 +73,12 @@ class Counters {
   CountersSnapshot snapshot() const;
 
  private:
+  CountersSnapshot snapshot_locked() const;
+
   mutable std::mutex m_mutex;
-  CountersSnapshot m_counts;
+  CountersSnapshot m_counts;          // faults: every entry ever made, by index
+  std::vector<bool> m_retired;        // per entry: its fault was removed
+  std::vector<bool> m_dropped;        // per entry: removed and reset since; left out of snapshots
   std::atomic<uint64_t> m_bytes_up{0};
   std::atomic<uint64_t> m_bytes_down{0};
 };

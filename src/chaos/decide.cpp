@@ -76,8 +76,9 @@ Decision decide(const FaultSpec& spec, const CallInfo& call, Random& rng) {
       a.after_messages = spec.after_messages;
       a.after_duration = spec.after_duration;
       break;
-    case FaultKind::drop:
-    case FaultKind::blackhole: break;
+    case FaultKind::drop: break;
+    case FaultKind::blackhole: a.after_duration = spec.after_duration; break;
+    case FaultKind::slow_close: a.delay = spec.delay; break;
     case FaultKind::latency:
       a.delay = spec.delay;
       a.jitter = spec.jitter;
@@ -90,7 +91,10 @@ Decision decide(const FaultSpec& spec, const CallInfo& call, Random& rng) {
       a.slice_bytes = spec.slice_bytes;
       a.delay = spec.delay;
       break;
-    case FaultKind::close: a.after_duration = spec.after_duration.value_or(Duration(0)); break;
+    case FaultKind::close:
+      a.after_duration = spec.after_duration;
+      a.after_bytes = spec.after_bytes;
+      break;
   }
   a.dir = spec.dir;
   if (spec.kind == FaultKind::reset) a.after_bytes = spec.after_bytes;

@@ -17,20 +17,20 @@ namespace grpcdx::chaos {
 namespace {
 
 constexpr std::string_view k_kinds_hint = "use delay, abort, cancel, reset, stall or drop";
-constexpr std::string_view k_tcp_kinds_hint = "use latency, bandwidth, reset, blackhole, slice or close";
+constexpr std::string_view k_tcp_kinds_hint = "use latency, bandwidth, reset, blackhole, slice, close or slow_close";
 
 std::string_view kinds_hint(ProxyMode mode) { return mode == ProxyMode::tcp ? k_tcp_kinds_hint : k_kinds_hint; }
 
 bool is_tcp_only(FaultKind k) {
   return k == FaultKind::latency || k == FaultKind::bandwidth || k == FaultKind::blackhole || k == FaultKind::slice ||
-         k == FaultKind::close;
+         k == FaultKind::close || k == FaultKind::slow_close;
 }
 
 Result<FaultKind> parse_kind(std::string_view text, ProxyMode mode) {
   static constexpr FaultKind k_all[] = {FaultKind::delay,   FaultKind::abort,     FaultKind::cancel,
                                         FaultKind::reset,   FaultKind::stall,     FaultKind::drop,
                                         FaultKind::latency, FaultKind::bandwidth, FaultKind::blackhole,
-                                        FaultKind::slice,   FaultKind::close};
+                                        FaultKind::slice,   FaultKind::close,     FaultKind::slow_close};
   if (text.empty()) return usage_error(fmt::format("missing fault kind ({})", kinds_hint(mode)));
   for (FaultKind k : k_all) {
     if (kind_name(k) != text) continue;
@@ -56,8 +56,9 @@ std::vector<std::string_view> kind_keys(FaultKind kind) {
     case FaultKind::reset:
     case FaultKind::stall:
     case FaultKind::close: return {"after"};
-    case FaultKind::drop:
-    case FaultKind::blackhole: return {};
+    case FaultKind::drop: return {};
+    case FaultKind::blackhole: return {"after"};
+    case FaultKind::slow_close: return {"slow_close"};
     case FaultKind::latency: return {"latency", "jitter"};
     case FaultKind::bandwidth: return {"bandwidth"};
     case FaultKind::slice: return {"slice", "delay"};
@@ -73,6 +74,7 @@ std::string_view kind_value_key(FaultKind kind) {
     case FaultKind::latency: return "latency";
     case FaultKind::bandwidth: return "bandwidth";
     case FaultKind::slice: return "slice";
+    case FaultKind::slow_close: return "slow_close";
     default: return {};
   }
 }
@@ -80,10 +82,10 @@ std::string_view kind_value_key(FaultKind kind) {
 // How to write a kind that takes no value, for the message when one is given anyway.
 std::string_view no_value_usage(FaultKind kind, ProxyMode mode) {
   switch (kind) {
-    case FaultKind::reset: return mode == ProxyMode::tcp ? "reset,after=BYTES" : "reset,after=N";
-    case FaultKind::close: return "close,after=DUR";
+    case FaultKind::reset: return mode == ProxyMode::tcp ? "reset,after=BYTES|DUR" : "reset,after=N";
+    case FaultKind::close: return "close,after=BYTES|DUR";
     case FaultKind::drop: return "drop";
-    case FaultKind::blackhole: return "blackhole";
+    case FaultKind::blackhole: return "blackhole,after=DUR";
     default: return {};
   }
 }
@@ -166,7 +168,7 @@ Result<void> apply_key(FaultSpec& spec, std::string_view key, std::string_view v
   auto keys = kind_keys(spec.kind);
   if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
     static const std::set<std::string_view> k_known = {"delay", "jitter",  "code",  "message",  "retry_after",
-                                                       "after", "latency", "slice", "bandwidth"};
+                                                       "after", "latency", "slice", "bandwidth", "slow_close"};
     if (k_known.contains(key))
       return usage_error(fmt::format("key '{}' does not apply to '{}'", key, kind_name(spec.kind)));
     return usage_error(fmt::format("unknown key '{}' (keys: {}{})", key,
@@ -177,7 +179,7 @@ Result<void> apply_key(FaultSpec& spec, std::string_view key, std::string_view v
                                    }(),
                                    common_keys(spec.kind, mode)));
   }
-  if (key == "delay" || key == "jitter" || key == "latency") {
+  if (key == "delay" || key == "jitter" || key == "latency" || key == "slow_close") {
     auto d = parse_duration(value);
     if (!d) return usage_error(fmt::format("invalid {} '{}' (use a duration like 200ms or 1s)", key, value));
     (key == "jitter" ? spec.jitter : spec.delay) = *d;
@@ -216,17 +218,26 @@ Result<void> apply_key(FaultSpec& spec, std::string_view key, std::string_view v
     spec.retry_after = *d;
     return {};
   }
-  if (key == "after" && spec.kind == FaultKind::close) {
+  if (key == "after" && spec.kind == FaultKind::blackhole) {
     auto d = parse_duration(value);
-    if (!d) return usage_error(fmt::format("invalid after '{}' (use a duration like 500ms or 2s)", value));
+    if (!d) return usage_error(fmt::format("invalid after '{}' (use a duration like 30s: silent from then on)", value));
     spec.after_duration = *d;
     return {};
   }
   if (key == "after" && mode == ProxyMode::tcp) {
-    auto bytes = parse_bytes(value, "after");
-    if (!bytes)
-      return usage_error(fmt::format("invalid after '{}' (use a number of bytes like 1024, 64KB or 1MiB)", value));
-    spec.after_bytes = *bytes;
+    // A byte count (toxiproxy's limit_data) or a duration (its reset_peer timeout): "4KB",
+    // "1500", "300ms". A bare number is bytes; "1m" is a minute, "1M" a megabyte.
+    if (auto bytes = parse_bytes(value, "after")) {
+      spec.after_bytes = *bytes;
+      spec.after_duration.reset();
+      return {};
+    }
+    auto d = parse_duration(value);
+    if (!d)
+      return usage_error(
+          fmt::format("invalid after '{}' (use bytes like 1024, 64KB or 1MiB, or a duration like 300ms)", value));
+    spec.after_duration = *d;
+    spec.after_bytes = 0;
     return {};
   }
   if (key == "after") {
@@ -264,6 +275,10 @@ Result<void> check_complete(const FaultSpec& spec, const std::set<std::string>& 
     return usage_error("bandwidth needs a rate (use bandwidth=100KB/s)");
   if (spec.kind == FaultKind::slice && !seen.contains("slice"))
     return usage_error("slice needs a size (use slice=100, in bytes)");
+  if (spec.kind == FaultKind::slow_close && !seen.contains("slow_close"))
+    return usage_error("slow_close needs a duration (use slow_close=500ms)");
+  if (spec.kind == FaultKind::blackhole && spec.after_duration && seen.contains("dir"))
+    return usage_error("blackhole,after=DUR goes silent both ways: leave out dir");
   return {};
 }
 
@@ -284,8 +299,18 @@ std::string_view kind_name(FaultKind kind) {
     case FaultKind::blackhole: return "blackhole";
     case FaultKind::slice: return "slice";
     case FaultKind::close: return "close";
+    case FaultKind::slow_close: return "slow_close";
   }
   return "?";
+}
+
+Direction default_direction(FaultKind kind) {
+  switch (kind) {
+    case FaultKind::latency:
+    case FaultKind::bandwidth:
+    case FaultKind::slice: return Direction::down;
+    default: return Direction::both;
+  }
 }
 
 std::string_view direction_name(Direction dir) {
@@ -340,6 +365,7 @@ Result<FaultSpec> parse_fault_spec(std::string_view text, ProxyMode mode) {
   std::string_view head = parts.front();
   size_t eq = head.find('=');
   TRY(spec.kind, parse_kind(head.substr(0, eq), mode));
+  spec.dir = default_direction(spec.kind);
   std::set<std::string> seen;
   if (eq != std::string_view::npos) {
     std::string_view key = kind_value_key(spec.kind);
@@ -397,6 +423,7 @@ Result<std::vector<FaultSpec>> parse_rules(std::string_view json_text, const std
     auto kind = parse_kind(entry["kind"].get<std::string>(), mode);
     if (!kind) return fail(where + ".kind", kind.error().message);
     spec.kind = *kind;
+    spec.dir = default_direction(spec.kind);
     std::set<std::string> seen;
     for (const auto& [key, value] : entry.items()) {
       if (key == "kind") continue;
@@ -441,8 +468,11 @@ std::string to_flag_form(const FaultSpec& s) {
       else if (s.after_bytes > 0)
         out += ",after=" + format_bytes(s.after_bytes);
       break;
-    case FaultKind::drop:
-    case FaultKind::blackhole: break;
+    case FaultKind::drop: break;
+    case FaultKind::blackhole:
+      if (s.after_duration) out += ",after=" + format_duration(*s.after_duration);
+      break;
+    case FaultKind::slow_close: out += "=" + format_duration(s.delay); break;
     case FaultKind::latency:
       out += "=" + format_duration(s.delay);
       if (s.jitter.count() > 0) out += ",jitter=" + format_duration(s.jitter);
@@ -453,10 +483,13 @@ std::string to_flag_form(const FaultSpec& s) {
       if (s.delay.count() > 0) out += ",delay=" + format_duration(s.delay);
       break;
     case FaultKind::close:
-      if (s.after_duration && s.after_duration->count() > 0) out += ",after=" + format_duration(*s.after_duration);
+      if (s.after_bytes > 0)
+        out += ",after=" + format_bytes(s.after_bytes);
+      else if (s.after_duration && s.after_duration->count() > 0)
+        out += ",after=" + format_duration(*s.after_duration);
       break;
   }
-  if (s.dir != Direction::both) out += ",dir=" + std::string(direction_name(s.dir));
+  if (s.dir != default_direction(s.kind)) out += ",dir=" + std::string(direction_name(s.dir));
   if (s.pct != 100.0) out += ",pct=" + format_pct(s.pct);
   if (!s.method_glob.empty()) out += ",method=" + s.method_glob;
   if (!s.header_key.empty()) out += ",header=" + s.header_key + ":" + s.header_value_glob;

@@ -13,9 +13,9 @@
 
 namespace grpcdx::chaos {
 
-// delay..drop are the gRPC proxy's faults; latency..close are --tcp's; reset is in both, with
-// `after` counting messages in one and bytes in the other.
-enum class FaultKind { delay, abort, cancel, reset, stall, drop, latency, bandwidth, blackhole, slice, close };
+// delay..drop are the gRPC proxy's faults; latency..slow_close are --tcp's; reset is in both, with
+// `after` counting messages in one and bytes (or a duration) in the other.
+enum class FaultKind { delay, abort, cancel, reset, stall, drop, latency, bandwidth, blackhole, slice, close, slow_close };
 
 // Which proxy a fault is parsed for: the gRPC-aware one, or the byte-level one of --tcp.
 enum class ProxyMode { grpc, tcp };
@@ -54,10 +54,12 @@ struct FaultSpec {
   std::optional<Duration> after_duration;
 
   // --tcp faults. latency uses delay and jitter (drawn per chunk); slice uses delay as the pause
-  // between slices; close uses after_duration (default 0: at once).
-  Direction dir = Direction::both;
+  // between slices; slow_close uses delay as how long a close is held. reset and close take
+  // after_bytes or after_duration (neither: at once); blackhole takes after_duration (then
+  // silent both ways).
+  Direction dir = Direction::both;  // default: down for latency, bandwidth and slice (toxiproxy's)
   uint64_t rate = 0;         // bandwidth: bytes per second (> 0)
-  uint64_t after_bytes = 0;  // reset: after this many bytes forwarded in `dir`
+  uint64_t after_bytes = 0;  // reset, close: after this many bytes forwarded in `dir`
   uint64_t slice_bytes = 0;  // slice: at most this many bytes a write (> 0)
 };
 
@@ -83,6 +85,10 @@ Result<uint64_t> parse_bytes(std::string_view text, std::string_view what);
 
 // A byte count in the largest unit that keeps it whole: "1MiB", "64KB", "1500".
 std::string format_bytes(uint64_t bytes);
+
+// The direction a --tcp fault acts on when no dir is given: down for latency, bandwidth and
+// slice (so latency=50ms adds 50 ms to a round trip, as in toxiproxy), both for the others.
+Direction default_direction(FaultKind kind);
 
 // The canonical flag form of a spec ("abort=UNAVAILABLE,pct=30,method=pkg.S/*").
 std::string to_flag_form(const FaultSpec& spec);

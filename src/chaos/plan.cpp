@@ -1,13 +1,16 @@
-// The injector: per-call plans from the pure decisions, with limits, --max-active and counters.
+// The injector: per-call plans from the pure decisions, with limits, --max-active and counters,
+// over a fault set that can be swapped while the proxy runs.
 #include "chaos/plan.hpp"
 
 namespace grpcdx::chaos {
 
 namespace {
 
+// The initial counter entries: --fault, --rules, then the header faults.
 std::vector<std::string> counter_names(const InjectorOptions& o) {
   std::vector<std::string> names;
   for (const auto& f : o.faults) names.push_back(f.text);
+  for (const auto& f : o.rules) names.push_back(f.text);
   if (o.header_faults) {
     names.emplace_back(Injector::k_header_delay_entry);
     names.emplace_back(Injector::k_header_abort_entry);
@@ -23,7 +26,71 @@ Injector::Injector(InjectorOptions options, std::unique_ptr<Random> rng)
     : m_options(std::move(options)),
       m_rng(std::move(rng)),
       m_counters(counter_names(m_options), m_options.mode == ProxyMode::tcp) {
-  m_injected.assign(m_options.faults.size(), 0);
+  auto set = std::make_shared<FaultSet>();
+  size_t counter = 0;
+  for (auto* list : {&m_options.faults, &m_options.rules})
+    for (const auto& spec : *list)
+      set->faults.push_back(FaultEntry{fault_id(m_next_id++), counter++,
+                                       list == &m_options.rules ? FaultOrigin::rules : FaultOrigin::flag, spec});
+  m_header_base = counter;
+  m_injected.assign(counter + (m_options.header_faults ? 2 : 0), 0);
+  m_faults.publish(std::move(set));
+}
+
+FaultEntry Injector::make_entry(FaultSpec spec, FaultOrigin origin) {
+  size_t counter = m_counters.add_fault(spec.text);
+  {
+    std::lock_guard lock(m_mutex);
+    if (m_injected.size() <= counter) m_injected.resize(counter + 1, 0);
+  }
+  return FaultEntry{fault_id(m_next_id++), counter, origin, std::move(spec)};
+}
+
+std::vector<FaultStatus> Injector::list_faults() const {
+  auto set = m_faults.current();
+  std::vector<FaultStatus> out;
+  for (const auto& e : set->faults) {
+    auto counts = m_counters.fault(e.counter);
+    out.push_back(FaultStatus{e.id, e.spec.text, counts.matched, counts.injected});
+  }
+  return out;
+}
+
+FaultStatus Injector::add_fault(FaultSpec spec, FaultOrigin origin) {
+  std::lock_guard write(m_write_mutex);
+  FaultEntry entry = make_entry(std::move(spec), origin);
+  FaultStatus status{entry.id, entry.spec.text, 0, 0};
+  auto next = std::make_shared<FaultSet>(*m_faults.current());
+  next->faults.push_back(std::move(entry));
+  m_faults.publish(std::move(next));
+  return status;
+}
+
+bool Injector::remove_fault(const std::string& id) {
+  std::lock_guard write(m_write_mutex);
+  auto current = m_faults.current();
+  auto next = without_fault(*current, id);
+  if (!next) return false;
+  for (const auto& e : current->faults)
+    if (e.id == id) m_counters.retire_fault(e.counter);
+  m_faults.publish(std::move(next));
+  return true;
+}
+
+void Injector::clear_faults() {
+  std::lock_guard write(m_write_mutex);
+  for (const auto& e : m_faults.current()->faults) m_counters.retire_fault(e.counter);
+  m_faults.publish(std::make_shared<const FaultSet>());
+}
+
+void Injector::replace_faults(FaultOrigin origin, std::vector<FaultSpec> specs) {
+  std::lock_guard write(m_write_mutex);
+  auto current = m_faults.current();
+  std::vector<FaultEntry> entries;
+  for (auto& spec : specs) entries.push_back(make_entry(std::move(spec), origin));
+  for (const auto& e : current->faults)
+    if (e.origin == origin) m_counters.retire_fault(e.counter);
+  m_faults.publish(with_origin_replaced(*current, origin, std::move(entries)));
 }
 
 bool Injector::take_slot(bool& holds_slot) {
@@ -43,10 +110,13 @@ void Injector::release_slot(bool holds_slot) {
 CallPlan Injector::plan(const CallInfo& call) {
   CallPlan plan;
   m_counters.add_call();
+  // Read before the lock: the set stays valid for this call whatever changes meanwhile.
+  const auto set = m_faults.current();
+  const auto& faults = set->faults;
   std::lock_guard lock(m_mutex);
   std::vector<Decision> decisions;
-  decisions.reserve(m_options.faults.size());
-  for (const auto& spec : m_options.faults) decisions.push_back(decide(spec, call, *m_rng));
+  decisions.reserve(faults.size());
+  for (const auto& entry : faults) decisions.push_back(decide(entry.spec, call, *m_rng));
 
   auto accept = [&](const FaultAction& a) -> bool {
     if (is_terminal(a.kind)) {
@@ -65,7 +135,7 @@ CallPlan Injector::plan(const CallInfo& call) {
   };
 
   for (size_t i = 0; i < decisions.size(); ++i)
-    if (decisions[i].matched) m_counters.add_matched(i);
+    if (decisions[i].matched) m_counters.add_matched(faults[i].counter);
   // Two passes so an abort or drop decided after a stream fault still wins (the upstream is
   // never called) and the stream fault is not counted as injected.
   for (bool stream_pass : {false, true}) {
@@ -74,23 +144,22 @@ CallPlan Injector::plan(const CallInfo& call) {
       if (!d.action) continue;
       bool is_stream = !is_terminal(d.action->kind) && d.action->kind != FaultKind::delay;
       if (is_stream != stream_pass) continue;
-      const auto& spec = m_options.faults[i];
-      if (spec.limit && m_injected[i] >= *spec.limit) continue;
+      const auto& entry = faults[i];
+      if (entry.spec.limit && m_injected[entry.counter] >= *entry.spec.limit) continue;
       if (!accept(*d.action)) continue;
-      ++m_injected[i];
-      m_counters.add_injected(i);
+      ++m_injected[entry.counter];
+      m_counters.add_injected(entry.counter);
     }
   }
 
   if (m_options.header_faults) {
-    size_t base = m_options.faults.size();
     auto asked = decide_header_faults(call);
     if (!asked) {
       plan.bad_request = asked.error();
       return plan;
     }
     for (const auto& a : *asked) {
-      size_t entry = base + (a.kind == FaultKind::delay ? 0 : 1);
+      size_t entry = m_header_base + (a.kind == FaultKind::delay ? 0 : 1);
       m_counters.add_matched(entry);
       if (accept(a)) m_counters.add_injected(entry);
     }
@@ -104,16 +173,16 @@ ConnectionPlan Injector::plan_connection() {
   ConnectionPlan plan;
   m_counters.add_connection();
   const CallInfo connection;  // no method, no metadata: --tcp faults have no such conditions
+  const auto set = m_faults.current();
   std::lock_guard lock(m_mutex);
-  for (size_t i = 0; i < m_options.faults.size(); ++i) {
-    Decision d = decide(m_options.faults[i], connection, *m_rng);
-    if (d.matched) m_counters.add_matched(i);
+  for (const auto& entry : set->faults) {
+    Decision d = decide(entry.spec, connection, *m_rng);
+    if (d.matched) m_counters.add_matched(entry.counter);
     if (!d.action) continue;
-    const auto& spec = m_options.faults[i];
-    if (spec.limit && m_injected[i] >= *spec.limit) continue;
+    if (entry.spec.limit && m_injected[entry.counter] >= *entry.spec.limit) continue;
     if (!take_slot(plan.holds_slot)) continue;
-    ++m_injected[i];
-    m_counters.add_injected(i);
+    ++m_injected[entry.counter];
+    m_counters.add_injected(entry.counter);
     plan.actions.push_back(std::move(*d.action));
   }
   return plan;

@@ -10,6 +10,7 @@
 
 #include "chaos/counters.hpp"
 #include "chaos/decide.hpp"
+#include "chaos/fault_set.hpp"
 #include "chaos/fault_spec.hpp"
 #include "core/error.hpp"
 
@@ -32,14 +33,25 @@ struct ConnectionPlan {
 };
 
 struct InjectorOptions {
-  std::vector<FaultSpec> faults;
+  std::vector<FaultSpec> faults;         // --fault: ids f1, f2, ... in order
+  std::vector<FaultSpec> rules;          // --rules: the ids after those of `faults`
   bool header_faults = false;            // honour x-grpcdx-delay / x-grpcdx-abort
   std::optional<uint64_t> max_active;    // calls under a fault at once; none: no cap
   ProxyMode mode = ProxyMode::grpc;      // tcp: plan_connection() and the --tcp counters
 };
 
+// A fault as the admin service lists it: id, spec and its counts so far.
+struct FaultStatus {
+  std::string id;
+  std::string spec;
+  uint64_t matched = 0;
+  uint64_t injected = 0;
+};
+
 // Plans calls. Thread-safe; the random draws of one call happen together under a lock, so the
-// same sequence of calls with the same seed gets the same plans.
+// same sequence of calls with the same seed gets the same plans. The faults can change while it
+// runs (add_fault, remove_fault, ...): a plan uses the set that was current when it began, read
+// without taking any lock, so a change applies to the calls planned after it.
 class Injector {
  public:
   Injector(InjectorOptions options, std::unique_ptr<Random> rng);
@@ -61,6 +73,24 @@ class Injector {
   // Frees the --max-active slot of a closed connection's plan (no effect when it held none).
   void release(const ConnectionPlan& plan);
 
+  // Which proxy this plans for (admin specs are parsed for it).
+  ProxyMode mode() const { return m_options.mode; }
+
+  // The current faults, in decision order, with their counts.
+  std::vector<FaultStatus> list_faults() const;
+
+  // Adds a fault after the current ones, with the next id; returns it with zero counts.
+  FaultStatus add_fault(FaultSpec spec, FaultOrigin origin = FaultOrigin::admin);
+
+  // Removes fault `id`; its counts stay in the counters. False when there is no such fault.
+  bool remove_fault(const std::string& id);
+
+  // Removes every fault.
+  void clear_faults();
+
+  // Replaces the faults of `origin` (the re-read --rules file) with `specs`, which get new ids.
+  void replace_faults(FaultOrigin origin, std::vector<FaultSpec> specs);
+
   Counters& counters() { return m_counters; }
   const Counters& counters() const { return m_counters; }
 
@@ -73,11 +103,18 @@ class Injector {
   bool take_slot(bool& holds_slot);
   void release_slot(bool holds_slot);
 
+  // A new entry for `spec` (counter, limit count, id); the caller holds m_write_mutex.
+  FaultEntry make_entry(FaultSpec spec, FaultOrigin origin);
+
   InjectorOptions m_options;
   std::unique_ptr<Random> m_rng;
   Counters m_counters;
+  FaultSetHolder m_faults;
+  std::mutex m_write_mutex;          // serialises changes of the fault set
+  uint64_t m_next_id = 1;            // guarded by m_write_mutex
+  size_t m_header_base = 0;          // the counter entries of the header faults
   std::mutex m_mutex;
-  std::vector<uint64_t> m_injected;  // per fault, guarded by m_mutex (limit checks)
+  std::vector<uint64_t> m_injected;  // per counter entry, guarded by m_mutex (limit checks)
   uint64_t m_active = 0;             // calls holding a slot, guarded by m_mutex
 };
 

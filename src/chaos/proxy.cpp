@@ -70,7 +70,7 @@ struct ProxyLoop {
 class ProxyCore final {
  public:
   ProxyCore(const ProxyOptions& o, std::shared_ptr<grpc::Channel> channel)
-      : injector(InjectorOptions{o.faults, o.header_faults, o.max_active}, std::make_unique<SeededRandom>(o.seed)),
+      : injector(InjectorOptions{o.faults, o.rules, o.header_faults, o.max_active}, std::make_unique<SeededRandom>(o.seed)),
         upstream(o.upstream),
         header_faults(o.header_faults),
         channel(std::move(channel)),
@@ -569,6 +569,8 @@ void Proxy::stop(std::chrono::milliseconds grace) {
 }
 
 CountersSnapshot Proxy::counters() const { return m_core->injector.counters().snapshot(); }
+
+Injector& Proxy::injector() { return m_core->injector; }
 
 Result<std::unique_ptr<Proxy>> Proxy::start(const ProxyOptions& options) {
   TRY_VOID(server::check_listen_address(options.listen));

@@ -21,13 +21,15 @@ struct ProxyOptions {
   std::string listen;                    // host:port (port 0 picks one), [v6]:port or unix:/path
   std::string listen_cert, listen_key;   // PEM: serve TLS downstream when both are given
   net::ConnectionOptions upstream;       // where calls go; rpc_timeout caps each call's deadline
-  std::vector<FaultSpec> faults;
+  std::vector<FaultSpec> faults;         // --fault
+  std::vector<FaultSpec> rules;          // --rules (replace_faults(FaultOrigin::rules) re-reads them)
   bool header_faults = false;
   std::optional<uint64_t> max_active;
   uint64_t seed = 0;
 };
 
 class ProxyCore;
+class Injector;
 
 // A running proxy. Destroying it stops it as stop() does, with no grace.
 class Proxy {
@@ -46,6 +48,9 @@ class Proxy {
 
   // The counters so far.
   CountersSnapshot counters() const;
+
+  // The injector whose faults the proxy applies: the admin service changes them through it.
+  Injector& injector();
 
   // Starts a proxy. Fails (local) when a TLS file cannot be read, the upstream channel cannot
   // be made, or the address cannot be bound ("cannot listen on 127.0.0.1:1: ...").

@@ -30,6 +30,7 @@ void apply(FlowFaults& f, const FaultAction& a) {
       }
       break;
     case FaultKind::blackhole: f.blackhole = true; break;
+    case FaultKind::slow_close: f.slow_close = std::max(f.slow_close, a.delay); break;
     default: break;
   }
 }
@@ -37,7 +38,18 @@ void apply(FlowFaults& f, const FaultAction& a) {
 }  // namespace
 
 bool ConnectionFaults::reset_at_accept() const {
-  return std::any_of(resets.begin(), resets.end(), [](const ResetFault& r) { return r.after == 0; });
+  return std::any_of(resets.begin(), resets.end(), [](const ResetFault& r) { return r.after == 0 && !r.clean; });
+}
+
+bool ConnectionFaults::limit_is_clean(uint64_t forwarded_up, uint64_t forwarded_down) const {
+  bool any = false;
+  for (const auto& r : resets) {
+    uint64_t counted = (r.counts_up ? forwarded_up : 0) + (r.counts_down ? forwarded_down : 0);
+    if (counted < r.after) continue;
+    if (!r.clean) return false;
+    any = true;
+  }
+  return any;
 }
 
 uint64_t ConnectionFaults::bytes_before_reset(bool up_direction, uint64_t forwarded_up,
@@ -54,13 +66,25 @@ uint64_t ConnectionFaults::bytes_before_reset(bool up_direction, uint64_t forwar
 ConnectionFaults combine_tcp_faults(const std::vector<FaultAction>& actions) {
   ConnectionFaults c;
   for (const auto& a : actions) {
+    auto earliest = [](std::optional<Duration>& slot, Duration after) {
+      if (!slot || after < *slot) slot = after;
+    };
     if (a.kind == FaultKind::reset) {
-      c.resets.push_back(ResetFault{a.after_bytes, covers_up(a.dir), covers_down(a.dir)});
+      if (a.after_duration)
+        earliest(c.reset_after, *a.after_duration);
+      else
+        c.resets.push_back(ResetFault{a.after_bytes, covers_up(a.dir), covers_down(a.dir), false});
       continue;
     }
     if (a.kind == FaultKind::close) {
-      Duration after = a.after_duration.value_or(Duration(0));
-      if (!c.close_after || after < *c.close_after) c.close_after = after;
+      if (a.after_bytes > 0)
+        c.resets.push_back(ResetFault{a.after_bytes, true, true, true});
+      else
+        earliest(c.close_after, a.after_duration.value_or(Duration(0)));
+      continue;
+    }
+    if (a.kind == FaultKind::blackhole && a.after_duration) {
+      earliest(c.blackhole_after, *a.after_duration);
       continue;
     }
     if (covers_up(a.dir)) apply(c.up, a);

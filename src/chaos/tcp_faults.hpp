@@ -26,16 +26,19 @@ struct FlowFaults {
   uint64_t slice_bytes = 0;     // at most this many bytes a write; 0: no slicing (the smallest wins)
   Duration slice_delay{0};      // pause after each slice (that of the smallest slice)
   bool blackhole = false;       // read and thrown away; nothing (not even the end) is passed on
+  Duration slow_close{0};       // the end of this direction is passed on this much later
 
   // True when bytes must go through the queue (held, paced or cut): latency, rate or slice.
   bool shapes() const { return latency.count() > 0 || jitter.count() > 0 || rate > 0 || slice_bytes > 0; }
 };
 
-// A reset fault: RST both sides once `after` bytes were forwarded in the directions it counts.
+// A reset fault: RST both sides once `after` bytes were forwarded in the directions it counts
+// (clean: a close,after=BYTES, which ends both sides with a FIN instead).
 struct ResetFault {
   uint64_t after = 0;
   bool counts_up = true;
   bool counts_down = true;
+  bool clean = false;
 };
 
 // Everything done to one connection.
@@ -43,10 +46,15 @@ struct ConnectionFaults {
   FlowFaults up;    // client -> upstream
   FlowFaults down;  // upstream -> client
   std::vector<ResetFault> resets;
-  std::optional<Duration> close_after;  // the earliest close,after=DUR
+  std::optional<Duration> close_after;      // the earliest close,after=DUR
+  std::optional<Duration> reset_after;      // the earliest reset,after=DUR
+  std::optional<Duration> blackhole_after;  // the earliest blackhole,after=DUR: then silent both ways
 
-  // A reset with after=0: the client is reset as soon as it is accepted.
+  // A reset with after=0 (bytes, no duration): the client is reset as soon as it is accepted.
   bool reset_at_accept() const;
+  // Once a byte limit is reached (bytes_before_reset gave 0): true when every limit reached is a
+  // clean close, false when one is a reset (a reset wins).
+  bool limit_is_clean(uint64_t forwarded_up, uint64_t forwarded_down) const;
   // Both directions black-holed: the upstream is never connected.
   bool blackhole_both() const { return up.blackhole && down.blackhole; }
   // How many more bytes may be forwarded in one direction before a reset triggers (UINT64_MAX
@@ -57,7 +65,8 @@ struct ConnectionFaults {
 // Combines the accepted faults of a connection (Injector::plan_connection) per direction:
 // latencies add up, the lowest bandwidth and the smallest slice of a direction win, a blackhole
 // swallows its direction, every reset counts on its own (the first to trigger ends the
-// connection) and the earliest close wins.
+// connection), the earliest close, timed reset and timed black hole win, and the longest
+// slow_close of a direction.
 ConnectionFaults combine_tcp_faults(const std::vector<FaultAction>& actions);
 
 // When each chunk of a delayed direction may go on: arrival + latency +- jitter, never before

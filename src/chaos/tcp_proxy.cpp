@@ -172,6 +172,7 @@ struct Flow {
   uint64_t forwarded = 0;
   bool eof = false;   // the source ended its direction
   bool shut = false;  // ... and that end was passed on
+  std::optional<TcpTime> shut_at;  // slow_close: when the end may be passed on
 
   // The no-fault path: when nothing shapes, holds or counts down this direction, bytes move
   // socket -> pipe -> socket with splice(2) and are never copied into user space.
@@ -191,7 +192,9 @@ struct Flow {
   bool done() const { return eof && queue.empty() && in_pipe == 0 && (shut || faults.blackhole); }
 };
 
-enum class ConnState { connecting, open, blackhole };
+// blackhole: both directions black-holed from the start (the upstream is never connected);
+// silent: blackhole,after=DUR fired (both sockets stay open, nothing passes either way).
+enum class ConnState { connecting, open, blackhole, silent };
 
 struct Conn {
   uint64_t id = 0;
@@ -203,6 +206,8 @@ struct Conn {
   size_t address_index = 0;
   TcpTime connect_deadline{};
   std::optional<TcpTime> close_at;
+  std::optional<TcpTime> reset_at;      // reset,after=DUR
+  std::optional<TcpTime> blackhole_at;  // blackhole,after=DUR
   TcpTime armed = TcpTime::max();  // the earliest timer pending for this connection
   bool again = false;              // queued for another turn
   bool dead = false;
@@ -217,7 +222,7 @@ class TcpLoop {
         m_unix_path(std::move(unix_path)),
         m_connect_timeout(std::chrono::duration_cast<TcpClock::duration>(options.connect_timeout)),
         m_injector(
-            InjectorOptions{options.faults, false, options.max_active, ProxyMode::tcp},
+            InjectorOptions{options.faults, options.rules, false, options.max_active, ProxyMode::tcp},
             std::make_unique<SeededRandom>(options.seed)),
         m_scratch(new char[k_scratch_size]) {}
 
@@ -255,6 +260,7 @@ class TcpLoop {
   }
 
   CountersSnapshot counters() const { return m_injector.counters().snapshot(); }
+  Injector& injector() { return m_injector; }
 
  private:
   struct Timer {
@@ -422,13 +428,17 @@ class TcpLoop {
     c.faults = combine_tcp_faults(c.plan.actions);
     init_flow(c.up, true, c.client, c.upstream, c.faults.up);
     init_flow(c.down, false, c.upstream, c.client, c.faults.down);
-    for (Flow* f : {&c.up, &c.down}) f->splices = !f->shapes && !f->faults.blackhole && c.faults.resets.empty();
+    for (Flow* f : {&c.up, &c.down})
+      f->splices = !f->shapes && !f->faults.blackhole && c.faults.resets.empty() && f->faults.slow_close.count() == 0;
     m_conns.emplace(c.id, std::move(owned));
     if (c.faults.reset_at_accept()) return kill(c, CloseHow::reset);
+    if (c.faults.reset_after && c.faults.reset_after->count() == 0) return kill(c, CloseHow::reset);
     if (c.faults.close_after && c.faults.close_after->count() == 0) return kill(c, CloseHow::drain);
     if (!add_to_epoll(c.client)) return kill(c, CloseHow::reset);
-    if (c.faults.close_after)
-      c.close_at = m_now + std::chrono::duration_cast<TcpClock::duration>(*c.faults.close_after);
+    auto at = [&](Duration d) { return m_now + std::chrono::duration_cast<TcpClock::duration>(d); };
+    if (c.faults.close_after) c.close_at = at(*c.faults.close_after);
+    if (c.faults.reset_after) c.reset_at = at(*c.faults.reset_after);
+    if (c.faults.blackhole_after) c.blackhole_at = at(*c.faults.blackhole_after);
     if (c.faults.blackhole_both()) {
       c.state = ConnState::blackhole;
     } else {
@@ -491,6 +501,19 @@ class TcpLoop {
       if (m_now >= *c.close_at) return kill(c, CloseHow::drain);
       schedule(c, *c.close_at);
     }
+    if (c.reset_at) {
+      if (m_now >= *c.reset_at) return kill(c, CloseHow::reset);
+      schedule(c, *c.reset_at);
+    }
+    if (c.blackhole_at) {
+      // Only an open connection goes silent; one still connecting is checked again once open.
+      if (m_now >= *c.blackhole_at && c.state == ConnState::open) {
+        c.blackhole_at.reset();
+        c.state = ConnState::silent;
+      } else if (m_now < *c.blackhole_at) {
+        schedule(c, *c.blackhole_at);
+      }
+    }
     if (c.state == ConnState::connecting) {
       if (m_now >= c.connect_deadline) {
         m_injector.counters().add_upstream_failure();
@@ -500,6 +523,7 @@ class TcpLoop {
       return;
     }
     if (c.state == ConnState::blackhole) return swallow(c);
+    if (c.state == ConnState::silent) return swallow_both(c);
     if (!pump(c, c.up) || !pump(c, c.down)) return;
     if (c.up.done() && c.down.done()) kill(c, CloseHow::normal);
   }
@@ -518,6 +542,36 @@ class TcpLoop {
       return kill(c, CloseHow::reset);
     }
     if (c.client.readable) push_again(c);
+  }
+
+  // blackhole,after=DUR fired: read and forget what either side sends and pass nothing on, not
+  // even an end, keeping both connections open, as a middlebox that dropped the flow would. The
+  // client giving up ends the connection; the upstream's end is swallowed like its bytes.
+  void swallow_both(Conn& c) {
+    for (Endpoint* ep : {&c.client, &c.upstream}) {
+      for (int i = 0; ep->fd >= 0 && i < k_reads_per_turn && ep->readable; ++i) {
+        ssize_t n = ::recv(ep->fd, m_scratch.get(), k_scratch_size, 0);
+        if (n > 0) continue;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+          ep->readable = false;
+          break;
+        }
+        if (ep == &c.client) return kill(c, n == 0 ? CloseHow::normal : CloseHow::reset);
+        close_endpoint(c.upstream, CloseHow::normal);
+      }
+      if (ep->fd >= 0 && ep->readable) push_again(c);
+    }
+  }
+
+  // Passes the end of a direction on (shutdown(SHUT_WR)), or, under slow_close, schedules it.
+  void pass_end(Conn& c, Flow& f) {
+    if (f.faults.slow_close.count() > 0) {
+      if (!f.shut_at) f.shut_at = m_now + std::chrono::duration_cast<TcpClock::duration>(f.faults.slow_close);
+      if (m_now < *f.shut_at) return schedule(c, *f.shut_at);
+    }
+    ::shutdown(f.dst->fd, SHUT_WR);
+    f.shut = true;
   }
 
   // Moves what it can of one direction: flushes the queue, reads more while there is room, and
@@ -550,10 +604,7 @@ class TcpLoop {
       if (end == ReadEnd::dead) return false;
       break;
     }
-    if (f.eof && f.queue.empty() && !f.shut && !f.faults.blackhole) {
-      ::shutdown(f.dst->fd, SHUT_WR);
-      f.shut = true;
-    }
+    if (f.eof && f.queue.empty() && !f.shut && !f.faults.blackhole) pass_end(c, f);
     return true;
   }
 
@@ -598,10 +649,7 @@ class TcpLoop {
       if (end == ReadEnd::dead) return false;
       break;
     }
-    if (f.eof && f.in_pipe == 0 && !f.shut) {
-      ::shutdown(f.dst->fd, SHUT_WR);
-      f.shut = true;
-    }
+    if (f.eof && f.in_pipe == 0 && !f.shut) pass_end(c, f);
     return true;
   }
 
@@ -715,7 +763,8 @@ class TcpLoop {
     return true;
   }
 
-  // Counts bytes written; resets the connection when a reset fault's byte count is reached.
+  // Counts bytes written; resets the connection when a reset fault's byte count is reached (or
+  // closes it, for a close,after=BYTES).
   bool account(Conn& c, Flow& f, size_t n) {
     f.forwarded += n;
     if (f.up)
@@ -723,7 +772,7 @@ class TcpLoop {
     else
       m_injector.counters().add_bytes_down(n);
     if (!c.faults.resets.empty() && c.faults.bytes_before_reset(f.up, c.up.forwarded, c.down.forwarded) == 0) {
-      kill(c, CloseHow::reset);
+      kill(c, c.faults.limit_is_clean(c.up.forwarded, c.down.forwarded) ? CloseHow::drain : CloseHow::reset);
       return false;
     }
     return true;
@@ -790,6 +839,8 @@ void TcpProxy::stop() {
 }
 
 CountersSnapshot TcpProxy::counters() const { return m_loop->counters(); }
+
+Injector& TcpProxy::injector() { return m_loop->injector(); }
 
 Result<std::unique_ptr<TcpProxy>> TcpProxy::start(const TcpProxyOptions& options) {
   TRY(auto target, net::parse_target(options.target));

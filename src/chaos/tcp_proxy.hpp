@@ -22,12 +22,14 @@ struct TcpProxyOptions {
   std::string listen;  // host:port (port 0 picks one), [v6addr]:port or unix:/path
   std::string target;  // host:port, [v6addr]:port or unix:/path; resolved once, at start
   Duration connect_timeout = std::chrono::seconds(10);  // per upstream connection
-  std::vector<FaultSpec> faults;                         // parsed with ProxyMode::tcp
+  std::vector<FaultSpec> faults;                         // --fault, parsed with ProxyMode::tcp
+  std::vector<FaultSpec> rules;                          // --rules, likewise
   std::optional<uint64_t> max_active;                    // connections under a fault at once
   uint64_t seed = 0;
 };
 
 class TcpLoop;
+class Injector;
 
 // A running TCP proxy. Destroying it stops it as stop() does.
 class TcpProxy {
@@ -45,6 +47,9 @@ class TcpProxy {
 
   // The counters so far (safe while running).
   CountersSnapshot counters() const;
+
+  // The injector whose faults the proxy applies to new connections (thread-safe).
+  Injector& injector();
 
   // Starts a proxy. Fails (usage) when the target is not host:port or unix:/path; (local) when
   // the target's name does not resolve ("cannot resolve nowhere.invalid: ...") or the address

@@ -12,10 +12,11 @@ namespace grpcdx {
 
 // While alive, SIGINT and SIGTERM are blocked in this thread and every thread started after it
 // (create it before any gRPC channel or server), and a watcher thread calls `on_stop` once when
-// one arrives. Destroying it restores the previous signal mask.
+// one arrives. With `on_hangup`, SIGHUP is blocked too and calls it on the watcher thread each
+// time one arrives (a proxy re-reads its rules). Destroying it restores the previous signal mask.
 class StopSignals {
  public:
-  explicit StopSignals(std::function<void(int signal)> on_stop);
+  explicit StopSignals(std::function<void(int signal)> on_stop, std::function<void()> on_hangup = {});
   ~StopSignals();
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;
@@ -27,6 +28,7 @@ class StopSignals {
 
  private:
   std::function<void(int)> m_on_stop;
+  std::function<void()> m_on_hangup;
   sigset_t m_signals{};
   sigset_t m_old_mask{};
   std::atomic<bool> m_stopped{false};

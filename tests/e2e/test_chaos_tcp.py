@@ -130,7 +130,7 @@ class GrpcClientTest(TcpTestCase):
         self.assertEqual(counts["bytes"]["down"], 50000)
 
     def test_latency_adds_the_delay_to_every_round_trip(self):
-        with self.tcp(self.server, "latency=100ms,dir=down") as down, self.tcp(self.server, "latency=60ms") as both:
+        with self.tcp(self.server, "latency=100ms,dir=down") as down, self.tcp(self.server, "latency=60ms,dir=both") as both:
             for proxy, per_trip in ((down, 0.1), (both, 0.12)):
                 with grpc.insecure_channel(proxy.address) as ch:
                     method = ch.unary_unary(EMPTY_CALL)
@@ -420,7 +420,7 @@ class BadInputTest(t.TestCase):
     def test_faults_of_the_other_mode(self):
         self.assert_fails(self.chaos("--fault", "abort=UNAVAILABLE"), 2,
                           "error: invalid --fault 'abort=UNAVAILABLE': 'abort' is a gRPC fault and does not apply to "
-                          "--tcp (use latency, bandwidth, reset, blackhole, slice or close)")
+                          "--tcp (use latency, bandwidth, reset, blackhole, slice, close or slow_close)")
         self.assert_fails(t.run(["chaos", "--listen", "127.0.0.1:0", "--target", "127.0.0.1:1", "--fault",
                                  "latency=10ms"]), 2, "'latency' is a --tcp fault")
         rules = t.write_file("tcp-rules-l7.json", json.dumps({"faults": [{"kind": "drop"}]}))

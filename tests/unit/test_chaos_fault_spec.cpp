@@ -145,7 +145,28 @@ TEST_CASE("parse_fault_spec --tcp: kinds, values and dir") {
   CHECK(latency->jitter == 10ms);
   CHECK(latency->dir == Direction::down);
   CHECK(latency->pct == 40);
-  CHECK(parse_fault_spec("latency=5ms", tcp)->dir == Direction::both);
+  // As in toxiproxy: latency, bandwidth and slice act downstream unless dir says otherwise.
+  CHECK(parse_fault_spec("latency=5ms", tcp)->dir == Direction::down);
+  CHECK(parse_fault_spec("bandwidth=1KB/s", tcp)->dir == Direction::down);
+  CHECK(parse_fault_spec("slice=10", tcp)->dir == Direction::down);
+  CHECK(parse_fault_spec("latency=5ms,dir=both", tcp)->dir == Direction::both);
+  CHECK(parse_fault_spec("reset,after=1KB", tcp)->dir == Direction::both);
+  CHECK(parse_fault_spec("blackhole", tcp)->dir == Direction::both);
+  // after= of reset and close: bytes (toxiproxy's limit_data) or a duration (reset_peer timeout).
+  auto reset_bytes = parse_fault_spec("reset,after=4KB", tcp);
+  CHECK(reset_bytes->after_bytes == 4000);
+  CHECK(!reset_bytes->after_duration);
+  auto reset_time = parse_fault_spec("reset,after=300ms", tcp);
+  CHECK(*reset_time->after_duration == 300ms);
+  CHECK(reset_time->after_bytes == 0);
+  CHECK(parse_fault_spec("close,after=4KB", tcp)->after_bytes == 4000);
+  CHECK(parse_fault_spec("close,after=1500", tcp)->after_bytes == 1500);
+  CHECK(*parse_fault_spec("close,after=1m", tcp)->after_duration == 60s);
+  CHECK(*parse_fault_spec("blackhole,after=2s", tcp)->after_duration == 2s);
+  auto slow = parse_fault_spec("slow_close=500ms", tcp);
+  CHECK(slow->kind == FaultKind::slow_close);
+  CHECK(slow->delay == 500ms);
+  CHECK(slow->dir == Direction::both);
   CHECK(parse_fault_spec("bandwidth=100KB/s", tcp)->rate == 100000);
   CHECK(parse_fault_spec("bandwidth=1MiB/s,dir=up", tcp)->rate == 1048576);
   CHECK(parse_fault_spec("bandwidth=2500", tcp)->rate == 2500);
@@ -167,13 +188,13 @@ TEST_CASE("parse_fault_spec: a fault of the other mode is refused, naming the ki
         "reset, stall or drop)");
   CHECK(parse_fault_spec("blackhole").error().kind == ErrorKind::usage);
   CHECK(parse_fault_spec("abort=UNAVAILABLE", ProxyMode::tcp).error().message ==
-        "'abort' is a gRPC fault and does not apply to --tcp (use latency, bandwidth, reset, blackhole, slice or "
-        "close)");
+        "'abort' is a gRPC fault and does not apply to --tcp (use latency, bandwidth, reset, blackhole, slice, "
+        "close or slow_close)");
   CHECK(parse_fault_spec("delay=1s", ProxyMode::tcp).error().message ==
-        "'delay' is a gRPC fault and does not apply to --tcp (use latency, bandwidth, reset, blackhole, slice or "
-        "close)");
+        "'delay' is a gRPC fault and does not apply to --tcp (use latency, bandwidth, reset, blackhole, slice, "
+        "close or slow_close)");
   CHECK(parse_fault_spec("slow", ProxyMode::tcp).error().message ==
-        "unknown fault kind 'slow' (use latency, bandwidth, reset, blackhole, slice or close)");
+        "unknown fault kind 'slow' (use latency, bandwidth, reset, blackhole, slice, close or slow_close)");
   CHECK(parse_fault_spec("reset,after=2,dir=up").error().message ==
         "key 'dir' needs --tcp (the gRPC proxy's faults act on calls, not on one direction of bytes)");
   CHECK(parse_fault_spec("latency=1s,method=pkg.S/M", ProxyMode::tcp).error().message ==
@@ -195,15 +216,20 @@ TEST_CASE("parse_fault_spec --tcp: errors name the problem") {
   CHECK(err("slice=0") == "slice 0 would forward nothing (use a size of 1 byte or more)");
   CHECK(err("slice=-5") == "invalid slice '-5' (use bytes like 1400, 64KB or 1MiB)");
   CHECK(err("slice=10,delay=x") == "invalid delay 'x' (use a duration like 200ms or 1s)");
-  CHECK(err("reset,after=2s") == "invalid after '2s' (use a number of bytes like 1024, 64KB or 1MiB)");
-  CHECK(err("close,after=3") == "invalid after '3' (use a duration like 500ms or 2s)");
+  CHECK(err("reset,after=soon") ==
+        "invalid after 'soon' (use bytes like 1024, 64KB or 1MiB, or a duration like 300ms)");
+  CHECK(err("close,after=3x") == "invalid after '3x' (use bytes like 1024, 64KB or 1MiB, or a duration like 300ms)");
+  CHECK(err("blackhole,after=3KB") == "invalid after '3KB' (use a duration like 30s: silent from then on)");
+  CHECK(err("blackhole,after=1s,dir=up") == "blackhole,after=DUR goes silent both ways: leave out dir");
+  CHECK(err("slow_close") == "slow_close needs a duration (use slow_close=500ms)");
+  CHECK(err("slow_close=soon") == "invalid slow_close 'soon' (use a duration like 200ms or 1s)");
   CHECK(err("close,dir=up") == "key 'dir' does not apply to 'close' (it closes both directions)");
   CHECK(err("latency=1s,dir=sideways") == "invalid dir 'sideways' (use up, down or both)");
-  CHECK(err("blackhole=1") == "'blackhole' takes no value of its own (use blackhole)");
-  CHECK(err("reset=5") == "'reset' takes no value of its own (use reset,after=BYTES)");
-  CHECK(err("close=1s") == "'close' takes no value of its own (use close,after=DUR)");
+  CHECK(err("blackhole=1") == "'blackhole' takes no value of its own (use blackhole,after=DUR)");
+  CHECK(err("reset=5") == "'reset' takes no value of its own (use reset,after=BYTES|DUR)");
+  CHECK(err("close=1s") == "'close' takes no value of its own (use close,after=BYTES|DUR)");
   CHECK(err("latency=1s,after=5") == "key 'after' does not apply to 'latency'");
-  CHECK(err("blackhole,colour=red") == "unknown key 'colour' (keys: pct, dir, limit)");
+  CHECK(err("blackhole,colour=red") == "unknown key 'colour' (keys: after, pct, dir, limit)");
   CHECK(err("close,colour=red") == "unknown key 'colour' (keys: after, pct, limit)");
   CHECK(err("slice=1,slice=2") == "key 'slice' given twice");
   CHECK(parse_fault_spec("slice=1", ProxyMode::tcp).value().kind == FaultKind::slice);
@@ -230,8 +256,10 @@ TEST_CASE("parse_bytes and format_bytes") {
 }
 
 TEST_CASE("to_flag_form of --tcp faults parses back") {
-  for (const char* text : {"latency=50ms,jitter=10ms,dir=down", "bandwidth=100KB/s", "reset,after=64KiB,dir=up",
-                           "blackhole,pct=25", "slice=100,delay=2ms,limit=3", "close,after=1.5s", "reset", "close"}) {
+  for (const char* text : {"latency=50ms,jitter=10ms", "latency=5ms,dir=both", "bandwidth=100KB/s",
+                           "reset,after=64KiB,dir=up", "reset,after=300ms", "blackhole,pct=25", "blackhole,after=2s",
+                           "slice=100,delay=2ms,limit=3", "close,after=1.5s", "close,after=4KB", "slow_close=1s",
+                           "reset", "close"}) {
     auto spec = parse_fault_spec(text, ProxyMode::tcp);
     REQUIRE(spec);
     CHECK(to_flag_form(*spec) == text);
@@ -239,7 +267,7 @@ TEST_CASE("to_flag_form of --tcp faults parses back") {
     REQUIRE(again);
     CHECK(to_flag_form(*again) == text);
   }
-  CHECK(to_flag_form(*parse_fault_spec("bandwidth=1048576/s,dir=both", ProxyMode::tcp)) == "bandwidth=1MiB/s");
+  CHECK(to_flag_form(*parse_fault_spec("bandwidth=1048576/s,dir=down", ProxyMode::tcp)) == "bandwidth=1MiB/s");
 }
 
 TEST_CASE("parse_rules --tcp: the same faults as JSON") {
@@ -251,7 +279,7 @@ TEST_CASE("parse_rules --tcp: the same faults as JSON") {
                            "tcp.json", ProxyMode::tcp);
   REQUIRE(rules);
   REQUIRE(rules->size() == 4);
-  CHECK((*rules)[0].text == "latency=40ms,jitter=5ms,dir=down");
+  CHECK((*rules)[0].text == "latency=40ms,jitter=5ms");
   CHECK((*rules)[1].rate == 50000);
   CHECK((*rules)[1].text == "bandwidth=50KB/s,pct=50");
   CHECK((*rules)[2].after_bytes == 1000);
@@ -259,10 +287,10 @@ TEST_CASE("parse_rules --tcp: the same faults as JSON") {
   auto err = [](std::string_view text, ProxyMode mode) { return parse_rules(text, "r.json", mode).error().message; };
   CHECK(err(R"({"faults": [{"kind": "abort", "code": 14}]})", ProxyMode::tcp) ==
         "r.json: faults[0].kind: 'abort' is a gRPC fault and does not apply to --tcp (use latency, bandwidth, reset, "
-        "blackhole, slice or close)");
+        "blackhole, slice, close or slow_close)");
   CHECK(err(R"({"faults": [{"kind": "slice"}]})", ProxyMode::grpc).starts_with("r.json: faults[0].kind: 'slice' is a --tcp fault"));
   CHECK(err(R"({"faults": [{"kind": "slice", "slice": 10, "dir": "left"}]})", ProxyMode::tcp) ==
         "r.json: faults[0].dir: invalid dir 'left' (use up, down or both)");
   CHECK(err(R"({"faults": [{}]})", ProxyMode::tcp) ==
-        "r.json: faults[0].kind: missing or not a string (use latency, bandwidth, reset, blackhole, slice or close)");
+        "r.json: faults[0].kind: missing or not a string (use latency, bandwidth, reset, blackhole, slice, close or slow_close)");
 }

@@ -22,7 +22,7 @@ FaultAction action(const char* text) {
 }  // namespace
 
 TEST_CASE("combine_tcp_faults: per direction") {
-  auto c = combine_tcp_faults({action("latency=10ms"), action("latency=5ms,dir=up"), action("bandwidth=1MB/s"),
+  auto c = combine_tcp_faults({action("latency=10ms,dir=both"), action("latency=5ms,dir=up"), action("bandwidth=1MB/s,dir=both"),
                                action("bandwidth=100KB/s,dir=down"), action("slice=100,delay=1ms,dir=up"),
                                action("slice=500,dir=up"), action("blackhole,dir=down")});
   CHECK(c.up.latency == 15ms);
@@ -58,6 +58,28 @@ TEST_CASE("combine_tcp_faults: resets and closes") {
   CHECK(none.bytes_before_reset(true, 5, 5) == UINT64_MAX);
   CHECK(combine_tcp_faults({action("reset")}).reset_at_accept());
   CHECK(*combine_tcp_faults({action("close")}).close_after == 0ms);
+}
+
+TEST_CASE("combine_tcp_faults: after= as a duration or bytes, slow_close, blackhole,after=") {
+  auto c = combine_tcp_faults({action("reset,after=300ms"), action("reset,after=1s"), action("close,after=4KB"),
+                               action("blackhole,after=2s"), action("blackhole,after=1s"),
+                               action("slow_close=100ms,dir=up"), action("slow_close=50ms")});
+  CHECK(!c.reset_at_accept());
+  CHECK(*c.reset_after == 300ms);  // the earliest wins
+  CHECK(!c.close_after);
+  CHECK(*c.blackhole_after == 1s);
+  CHECK(!c.up.blackhole);  // not from the start: the connection forwards until then
+  CHECK(!c.blackhole_both());
+  CHECK(c.up.slow_close == 100ms);  // the longest of a direction
+  CHECK(c.down.slow_close == 50ms);
+  // close,after=BYTES counts both directions and ends with a FIN: a clean limit.
+  CHECK(c.bytes_before_reset(true, 1000, 2000) == 1000);
+  CHECK(c.bytes_before_reset(false, 1000, 3000) == 0);
+  CHECK(c.limit_is_clean(1000, 3000));
+  auto both = combine_tcp_faults({action("close,after=10"), action("reset,after=10")});
+  CHECK(!both.limit_is_clean(5, 5));  // a reset reached too: it wins
+  CHECK(!both.limit_is_clean(1, 1));  // nothing reached yet
+  CHECK(combine_tcp_faults({action("reset,after=0ms")}).reset_after->count() == 0);
 }
 
 TEST_CASE("LatencyClock: every chunk is held the latency, in order") {
