@@ -196,6 +196,7 @@ void JsonSplitter::feed(std::string_view chunk) {
     if (m_depth == 0) {
       if (c == '{' || c == '[') {
         m_start = m_scan;
+        m_start_line = m_line;
         m_depth = 1;
       } else if (!(c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ',') && m_stray.empty()) {
         m_stray = fmt::format("line {}: unexpected '{}' outside a JSON object", m_line, c);
@@ -206,7 +207,19 @@ void JsonSplitter::feed(std::string_view chunk) {
     else if (c == '{' || c == '[') ++m_depth;
     else if (c == '}' || c == ']') {
       if (--m_depth == 0) {
-        m_ready.push_back(m_buffer.substr(m_start, m_scan + 1 - m_start));
+        if (m_buffer[m_start] == '[' && c != ']') {
+          if (m_stray.empty()) m_stray = fmt::format("line {}: '[' closed by '{}'", m_line, c);
+        } else if (m_buffer[m_start] == '[') {
+          // An array of messages (ghz's -d form) stands for its elements, split the same way
+          // (templates inside stay text); what is not an object inside it is stray text.
+          JsonSplitter elements;
+          elements.m_line = m_start_line;
+          elements.feed(std::string_view(m_buffer).substr(m_start + 1, m_scan - m_start - 1));
+          while (auto e = elements.next()) m_ready.push_back(std::move(*e));
+          if (m_stray.empty()) m_stray = elements.m_stray;
+        } else {
+          m_ready.push_back(m_buffer.substr(m_start, m_scan + 1 - m_start));
+        }
         m_start = std::string::npos;
       }
     }
@@ -241,17 +254,7 @@ Result<std::vector<std::string>> split_json_values(std::string_view text, std::s
   splitter.feed(text);
   TRY_VOID(splitter.finish(source));
   std::vector<std::string> values;
-  while (auto v = splitter.next()) {
-    if (!v->starts_with('[')) {
-      values.push_back(std::move(*v));
-      continue;
-    }
-    // An array of messages: its elements, split the same way (templates inside stay text).
-    JsonSplitter elements;
-    elements.feed(std::string_view(*v).substr(1, v->size() - 2));
-    TRY_VOID(elements.finish(source));
-    while (auto e = elements.next()) values.push_back(std::move(*e));
-  }
+  while (auto v = splitter.next()) values.push_back(std::move(*v));
   return values;
 }
 

@@ -66,7 +66,8 @@ class MessageCodec {
 
 // Cuts a stream of JSON values (concatenated, or one a line, or separated by white space) into
 // single values, as bytes arrive. Strings and escapes are respected; only the outer nesting is
-// tracked, so each value is checked later by the parser.
+// tracked, so each value is checked later by the parser. A top-level array stands for its
+// elements (ghz's `-d '[{...}, {...}]'`).
 class JsonSplitter {
  public:
   // Adds input; complete values become available through next().
@@ -88,10 +89,10 @@ class JsonSplitter {
   size_t m_ready_pos = 0;
   std::string m_stray;      // first character found outside any value, for the error
   int m_line = 1;
+  int m_start_line = 1;     // the line the value being scanned starts on
 };
 
-// Splits a complete input into values (see JsonSplitter); a top-level array stands for its
-// elements (ghz's `-d '[{...},{...}]'`). Fails (local) like finish().
+// Splits a complete input into values (see JsonSplitter). Fails (local) like finish().
 Result<std::vector<std::string>> split_json_values(std::string_view text, std::string_view source);
 
 }  // namespace grpcdx::codec

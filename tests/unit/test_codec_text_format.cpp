@@ -53,3 +53,16 @@ TEST_CASE("codec::split_json_values takes an array as its elements") {
   REQUIRE(!stray);
   CHECK(stray.error().message == "invalid JSON in -d: line 1: unexpected '5' outside a JSON object");
 }
+
+TEST_CASE("codec::JsonSplitter expands arrays as they arrive, as split_json_values does") {
+  JsonSplitter s;
+  s.feed(R"([{"a": 1}, )");
+  CHECK(!s.next());
+  s.feed(R"({"b": 2}])");
+  CHECK(*s.next() == R"({"a": 1})");
+  CHECK(*s.next() == R"({"b": 2})");
+  CHECK(s.finish("-d"));
+  auto mismatched = split_json_values("[{}}", "-d");
+  REQUIRE(!mismatched);
+  CHECK(mismatched.error().message == "invalid JSON in -d: line 1: '[' closed by '}'");
+}
