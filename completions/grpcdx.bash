@@ -31,13 +31,13 @@ _grpcdx() {
   fi
   for (( i = 1; i < COMP_CWORD; i++ )); do
     case "${COMP_WORDS[i]}" in
-      list|describe|call|replay|probe|health|chaos|interop|bench|serve|demo|completion|version|help) cmd="${COMP_WORDS[i]}"; break ;;
+      list|describe|call|replay|probe|conn|health|chaos|interop|bench|compat|serve|demo|completion|version|help) cmd="${COMP_WORDS[i]}"; break ;;
     esac
   done
 
   case "$cmd" in
     "")
-      _grpcdx_compgen -W "list describe call replay probe health chaos interop bench serve demo completion version help -h --help --help-all --color" -- "$cur"
+      _grpcdx_compgen -W "list describe call replay probe conn health chaos interop bench compat serve demo completion version help -h --help --help-all --color" -- "$cur"
       ;;
     list)
       case "$prev" in
@@ -97,6 +97,16 @@ _grpcdx() {
         _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --rpc-header --reflect-header --connect-timeout --timeout --keepalive --max-msg-size --user-agent --expand-headers --show-secrets --max-time -o --output -v --verbose --service --all --watch --count" -- "$cur"
       fi
       ;;
+    conn)
+      case "$prev" in
+        --cacert|--cert|--key) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
+        -o|--output) _grpcdx_compgen -W "text json" -- "$cur"; return ;;
+        --servername|--authority|-H|--header|--rpc-header|--connect-timeout|--keepalive|--user-agent|--for|--keepalive-timeout|--rpc-every) COMPREPLY=(); return ;;
+      esac
+      if [[ $cur == -* ]]; then
+        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --rpc-header --connect-timeout --keepalive --user-agent --expand-headers -o --output -v --verbose --for --keepalive-timeout --stream --rpc-every" -- "$cur"
+      fi
+      ;;
     health)
       case "$prev" in
         --cacert|--cert|--key) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
@@ -112,10 +122,10 @@ _grpcdx() {
         --cacert|--cert|--key|--listen-cert|--listen-key|--rules) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
         --emit) _grpcdx_compgen -W "istio envoy" -- "$cur"; return ;;
         -o|--output) _grpcdx_compgen -W "text json" -- "$cur"; return ;;
-        --listen|--servername|--authority|-H|--header|--rpc-header|--reflect-header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--user-agent|--target|--fault|--max-active|--seed|--duration) COMPREPLY=(); return ;;
+        --listen|--servername|--authority|-H|--header|--rpc-header|--reflect-header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--user-agent|--target|--fault|--max-active|--seed|--duration|--admin|--admin-token) COMPREPLY=(); return ;;
       esac
       if [[ $cur == -* ]]; then
-        _grpcdx_compgen -W "-h --help --help-all --listen --plaintext --insecure --cacert --cert --key --servername --authority -H --header --rpc-header --reflect-header --connect-timeout --timeout --keepalive --max-msg-size --user-agent --expand-headers --show-secrets --target --listen-cert --listen-key --fault --rules --header-faults --tcp --max-active --seed --duration --emit -o --output" -- "$cur"
+        _grpcdx_compgen -W "-h --help --help-all --listen --plaintext --insecure --cacert --cert --key --servername --authority -H --header --rpc-header --reflect-header --connect-timeout --timeout --keepalive --max-msg-size --user-agent --expand-headers --show-secrets --target --listen-cert --listen-key --fault --rules --header-faults --tcp --max-active --seed --duration --emit -o --output --admin --admin-token" -- "$cur"
       fi
       ;;
     interop)
@@ -141,14 +151,26 @@ _grpcdx() {
         _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --rpc-header --reflect-header --connect-timeout --timeout --keepalive --max-msg-size --user-agent --expand-headers --show-secrets -d --data --proto -I --import-path --protoset --use-reflection -o --output -v --verbose --out --lb --compare --max-regression --html -c --concurrency -n --total -z --duration --rps --connections --warmup --max-error-rate --max-p99 --emit --allow-unknown-fields" -- "$cur"
       fi
       ;;
+    compat)
+      case "$prev" in
+        --cacert|--cert|--key|--proto|--protoset) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
+        -I|--import-path) compopt -o filenames 2>/dev/null; _grpcdx_compgen -d -- "$cur"; return ;;
+        --fail-on) _grpcdx_compgen -W "error warning" -- "$cur"; return ;;
+        -o|--output) _grpcdx_compgen -W "text json" -- "$cur"; return ;;
+        --servername|--authority|-H|--header|--rpc-header|--reflect-header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--user-agent|--max-time|--server-protoset|--service) COMPREPLY=(); return ;;
+      esac
+      if [[ $cur == -* ]]; then
+        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --rpc-header --reflect-header --connect-timeout --timeout --keepalive --max-msg-size --user-agent --expand-headers --show-secrets --max-time --proto -I --import-path --protoset --use-reflection --server-protoset --service --json --fail-on -o --output -v --verbose" -- "$cur"
+      fi
+      ;;
     serve)
       case "$prev" in
         --tls-cert|--tls-key|--client-ca) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
         -o|--output) _grpcdx_compgen -W "text json" -- "$cur"; return ;;
-        --listen|--reflection|--health-status) COMPREPLY=(); return ;;
+        --listen|--reflection|--health-status|--keepalive-min-time|--max-connection-idle|--max-connection-age|--max-connection-age-grace) COMPREPLY=(); return ;;
       esac
       if [[ $cur == -* ]]; then
-        _grpcdx_compgen -W "-h --help --help-all --listen --tls-cert --tls-key --client-ca --reflection --no-health --health-status -o --output" -- "$cur"
+        _grpcdx_compgen -W "-h --help --help-all --listen --tls-cert --tls-key --client-ca --reflection --no-health --health-status --keepalive-min-time --keepalive-permit-without-stream --max-connection-idle --max-connection-age --max-connection-age-grace -o --output" -- "$cur"
       fi
       ;;
     demo)
@@ -172,7 +194,7 @@ _grpcdx() {
       if [[ $cur == -* ]]; then
         _grpcdx_compgen -W "-h --help --help-all --man" -- "$cur"
       else
-        _grpcdx_compgen -W "list describe call replay probe health chaos interop bench serve demo completion version help" -- "$cur"
+        _grpcdx_compgen -W "list describe call replay probe conn health chaos interop bench compat serve demo completion version help" -- "$cur"
       fi
       ;;
   esac

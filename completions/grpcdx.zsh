@@ -20,10 +20,12 @@ _grpcdx_commands() {
     'call:Call a method (unary, client, server or bidi streaming) with JSON in and out'
     'replay:Replay a recorded stream (a replay file that `call` records), catching stalls'
     'probe:Check dns, tcp, tls, http2 and grpc one layer at a time; say where it breaks'
+    'conn:Hold one HTTP/2 connection and name what ends it (GOAWAY, close, reset, silence)'
     'health:Check a server'\''s health (grpc.health.v1.Health), once or as it changes'
-    'chaos:Run a gRPC proxy that injects faults (delay, abort, cancel, reset, stall, drop), or with --tcp a TCP proxy (latency, bandwidth, reset, blackhole, slice, close)'
+    'chaos:Run a gRPC proxy that injects faults (delay, abort, cancel, reset, stall, drop), or with --tcp a TCP proxy (latency, bandwidth, reset, blackhole, slice, close, slow_close); --admin changes faults while it runs'
     'interop:Run the standard gRPC interop cases against a grpc.testing.TestService server'
     'bench:Load test a method: throughput, latency percentiles and status counts'
+    'compat:Check that a server'\''s schema is wire-compatible with the client'\''s .proto files (for CI)'
     'serve:Run the built-in test server: grpc.testing.TestService, health and reflection'
     'demo:Start a built-in server and walk through the commands against it'
     'completion:Print a shell completion script (bash, zsh or fish)'
@@ -212,6 +214,32 @@ _grpcdx_probe() {
     ':target: '
 }
 
+_grpcdx_conn() {
+  _arguments -s -S \
+    '(-h --help)'{-h,--help}'[Print this help message and exit]' \
+    '--help-all[Show help for every command]' \
+    '--plaintext[Use plaintext HTTP/2 (h2c), no TLS]' \
+    '--insecure[Use TLS but skip verifying the server certificate]' \
+    '--cacert[Trust this CA bundle (PEM) instead of the system roots]:cacert:_files' \
+    '--cert[Client certificate (PEM) for mutual TLS]:cert:_files' \
+    '--key[Client private key (PEM) for mutual TLS]:key:_files' \
+    '--servername[Name used for SNI and to check the server certificate]:servername: ' \
+    '--authority[Value of the :authority pseudo-header]:authority: ' \
+    '*'{-H,--header}'[Request metadata '\''key: value'\'' (repeatable; -bin keys take base64)]:header: ' \
+    '*--rpc-header[Like -H, but only on the command'\''s own RPCs, not on reflection (repeatable)]:rpc-header: ' \
+    '--connect-timeout[Bound of each step of connecting (dns, tcp, tls, http2)]:connect-timeout: ' \
+    '--keepalive[Send an HTTP/2 PING every DUR (default: none)]:keepalive: ' \
+    '--user-agent[Put TEXT before gRPC'\''s own user-agent (as -H '\''user-agent: TEXT'\'')]:user-agent: ' \
+    '--expand-headers[Replace ${NAME} in header values with the environment variable NAME]' \
+    '(-o --output)'{-o,--output}'[Output format]:output:(text json)' \
+    '(-v --verbose)'{-v,--verbose}'[Also show the PINGs the server sends (answered at once)]' \
+    '--for[How long to hold the connection]:for: ' \
+    '--keepalive-timeout[How long a PING may wait for its answer before the path counts as dead]:keepalive-timeout: ' \
+    '--stream[Keep one long-lived call (grpc.health.v1.Health/Watch) open on the connection during the hold]' \
+    '--rpc-every[Make a grpc.health.v1.Health/Check on the connection every DUR]:rpc-every: ' \
+    ':target: '
+}
+
 _grpcdx_health() {
   _arguments -s -S \
     '(-h --help)'{-h,--help}'[Print this help message and exit]' \
@@ -267,7 +295,7 @@ _grpcdx_chaos() {
     '--target[Upstream to forward to: host:port, \[v6addr\]:port, unix:/path or a URI like dns:///host:port]:target: ' \
     '--listen-cert[Serve TLS downstream with this certificate chain (PEM)]:listen-cert:_files' \
     '--listen-key[Private key (PEM) of --listen-cert]:listen-key:_files' \
-    '*--fault[A fault: delay=DUR\[,jitter=DUR\] | abort=CODE\[,message=TEXT\] | cancel\[,after=N|DUR\] | reset\[,after=N\] | stall\[,after=N\] | drop; keys pct=P, method=GLOB, header=key:value, limit=N. Under --tcp: latency=DUR\[,jitter=DUR\] | bandwidth=BYTES/s | reset\[,after=BYTES\] | blackhole | slice=BYTES\[,delay=DUR\] | close\[,after=DUR\]; keys pct=P, dir=up|down|both, limit=N (repeatable)]:fault: ' \
+    '*--fault[A fault: delay=DUR\[,jitter=DUR\] | abort=CODE\[,message=TEXT\] | cancel\[,after=N|DUR\] | reset\[,after=N\] | stall\[,after=N\] | drop; keys pct=P, method=GLOB, header=key:value, limit=N. Under --tcp: latency=DUR\[,jitter=DUR\] | bandwidth=BYTES/s | reset\[,after=BYTES|DUR\] | blackhole\[,after=DUR\] | slice=BYTES\[,delay=DUR\] | close\[,after=DUR|BYTES\] | slow_close=DUR; keys pct=P, dir=up|down|both (default down for latency, bandwidth and slice), limit=N (repeatable)]:fault: ' \
     '--rules[Read faults from this JSON file: {"faults": \[{"kind": "abort", ...}\]}]:rules:_files' \
     '--header-faults[Let a call ask for its own fault with x-grpcdx-delay: DUR or x-grpcdx-abort: CODE metadata]' \
     '--tcp[Be a byte-level TCP proxy (no gRPC parsing; TLS passes through) with connection faults, decided per connection]' \
@@ -275,7 +303,9 @@ _grpcdx_chaos() {
     '--seed[Seed of the random choices, so a run repeats (default: random, printed)]:seed: ' \
     '--duration[Stop after this long (default: until Ctrl-C or SIGTERM)]:duration: ' \
     '--emit[Print the delay/abort faults as an Istio VirtualService or Envoy fault filters and exit]:emit:(istio envoy)' \
-    '(-o --output)'{-o,--output}'[Format of the counters printed at the end]:output:(text json)'
+    '(-o --output)'{-o,--output}'[Format of the counters printed at the end]:output:(text json)' \
+    '--admin[Serve grpcdx.chaos.v1.ChaosAdmin (with reflection and health) on this address, to list, add and remove faults while the proxy runs; a non-loopback address needs --admin-token]:admin: ' \
+    '--admin-token[Admin calls must send '\''authorization: Bearer TOKEN'\'' (default: $GRPCDX_ADMIN_TOKEN)]:admin-token: '
 }
 
 _grpcdx_interop() {
@@ -353,6 +383,41 @@ _grpcdx_bench() {
     ':method: '
 }
 
+_grpcdx_compat() {
+  _arguments -s -S \
+    '(-h --help)'{-h,--help}'[Print this help message and exit]' \
+    '--help-all[Show help for every command]' \
+    '--plaintext[Use plaintext HTTP/2 (h2c), no TLS]' \
+    '--insecure[Use TLS but skip verifying the server certificate]' \
+    '--cacert[Trust this CA bundle (PEM) instead of the system roots]:cacert:_files' \
+    '--cert[Client certificate (PEM) for mutual TLS]:cert:_files' \
+    '--key[Client private key (PEM) for mutual TLS]:key:_files' \
+    '--servername[Name used for SNI and to check the server certificate]:servername: ' \
+    '--authority[Value of the :authority pseudo-header]:authority: ' \
+    '*'{-H,--header}'[Request metadata '\''key: value'\'' (repeatable; -bin keys take base64)]:header: ' \
+    '*--rpc-header[Like -H, but only on the command'\''s own RPCs, not on reflection (repeatable)]:rpc-header: ' \
+    '*--reflect-header[Like -H, but only on server reflection requests (repeatable)]:reflect-header: ' \
+    '--connect-timeout[Give up connecting after this long]:connect-timeout: ' \
+    '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
+    '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
+    '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
+    '--user-agent[Put TEXT before gRPC'\''s own user-agent (as -H '\''user-agent: TEXT'\'')]:user-agent: ' \
+    '--expand-headers[Replace ${NAME} in header values with the environment variable NAME]' \
+    '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
+    '--max-time[Bound the whole command (connecting, reflection, every RPC); exit 68 when it fires]:max-time: ' \
+    '*--proto[Take the schema from this .proto file (repeatable)]:proto:_files' \
+    '*'{-I,--import-path}'[Directory to search for .proto imports (repeatable)]:import-path:_files -/' \
+    '*--protoset[Take the schema from this FileDescriptorSet file (repeatable)]:protoset:_files' \
+    '--use-reflection[With --proto/--protoset: ask server reflection for what the files lack]' \
+    '*--server-protoset[Take the server'\''s schema from this FileDescriptorSet instead of TARGET'\''s reflection (repeatable)]:server-protoset: ' \
+    '*--service[Check only this service of the client'\''s schema (repeatable)]:service: ' \
+    '--json[Also check JSON compatibility (field and enum value names, json_name, JSON forms of types)]' \
+    '--fail-on[Fail (exit 8) on errors only, or on warnings too]:fail-on:(error warning)' \
+    '(-o --output)'{-o,--output}'[Output format]:output:(text json)' \
+    '(-v --verbose)'{-v,--verbose}'[Show headers, trailers and timings]' \
+    '::target: '
+}
+
 _grpcdx_serve() {
   _arguments -s -S \
     '(-h --help)'{-h,--help}'[Print this help message and exit]' \
@@ -364,6 +429,11 @@ _grpcdx_serve() {
     '--reflection[Reflection versions to serve: v1,v1alpha, v1, v1alpha or none]:reflection: ' \
     '--no-health[Do not serve grpc.health.v1.Health]' \
     '*--health-status[Start with this health status: SERVICE=SERVING|NOT_SERVING|UNKNOWN ('\''=NOT_SERVING'\'' is the whole server; repeatable)]:health-status: ' \
+    '--keepalive-min-time[Refuse client PINGs more often than this (GOAWAY ENHANCE_YOUR_CALM too_many_pings after 2 strikes; default 5m, 2h with no call open unless --keepalive-permit-without-stream)]:keepalive-min-time: ' \
+    '--keepalive-permit-without-stream[Take client PINGs while no call is open, at --keepalive-min-time]' \
+    '--max-connection-idle[Close a connection with no call open for this long (GOAWAY)]:max-connection-idle: ' \
+    '--max-connection-age[Close every connection at this age (GOAWAY), whatever runs on it]:max-connection-age: ' \
+    '--max-connection-age-grace[After --max-connection-age, give open calls this long before the connection is closed]:max-connection-age-grace: ' \
     '(-o --output)'{-o,--output}'[Output format: text prints the address as the first line, json a JSON object]:output:(text json)'
 }
 
@@ -391,7 +461,7 @@ _grpcdx_help() {
     '(-h --help)'{-h,--help}'[Print this help message and exit]' \
     '--help-all[Show help for every command]' \
     '--man[Print the whole manual as a man page (roff): grpcdx help --man > grpcdx.1]' \
-    '::command:(list describe call replay probe health chaos interop bench serve demo completion version help)'
+    '::command:(list describe call replay probe conn health chaos interop bench compat serve demo completion version help)'
 }
 
 _grpcdx() {
@@ -412,10 +482,12 @@ _grpcdx() {
         call) _grpcdx_call ;;
         replay) _grpcdx_replay ;;
         probe) _grpcdx_probe ;;
+        conn) _grpcdx_conn ;;
         health) _grpcdx_health ;;
         chaos) _grpcdx_chaos ;;
         interop) _grpcdx_interop ;;
         bench) _grpcdx_bench ;;
+        compat) _grpcdx_compat ;;
         serve) _grpcdx_serve ;;
         demo) _grpcdx_demo ;;
         completion) _grpcdx_completion ;;
