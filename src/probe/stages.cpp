@@ -16,6 +16,7 @@
 #include <openssl/x509v3.h>
 
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "h2/session.hpp"
 #include "rpc/status_codes.hpp"
 #include "probe/srv.hpp"
 #include "schema/reflection_client.hpp"
@@ -394,19 +395,6 @@ std::string frame(unsigned char type, unsigned char flags, std::string_view payl
   return f;
 }
 
-std::string setting_name(unsigned id) {
-  switch (id) {
-    case 1: return "header_table_size";
-    case 2: return "enable_push";
-    case 3: return "max_concurrent_streams";
-    case 4: return "initial_window_size";
-    case 5: return "max_frame_size";
-    case 6: return "max_header_list_size";
-    case 8: return "enable_connect_protocol";
-    case 0xfe03: return "grpc_allow_true_binary_metadata";
-    default: return fmt::format("0x{:x}", id);
-  }
-}
 
 }  // namespace
 
@@ -444,7 +432,7 @@ StageResult http2_stage(const StageContext& c, Transport& conn, const Endpoint& 
   }
   if (state == Http2FrameScanner::State::settings) {
     json settings = json::object();
-    for (auto [id, value] : scanner.settings()) settings[setting_name(id)] = value;
+    for (auto [id, value] : scanner.settings()) settings[h2::setting_name(static_cast<std::uint16_t>(id))] = value;
     d["settings"] = settings;
     h2.got_settings = true;
     (void)conn.write_all(frame(k_settings, 1, {}), deadline);

@@ -104,18 +104,10 @@ def ctl(address, *args, env=None):
     return t.run(["chaos", "ctl", address] + list(args), env=env)
 
 
-class AdminServiceTest(t.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.stack = contextlib.ExitStack()
-        cls.server = cls.stack.enter_context(t.serve())
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.stack.close()
+class AdminServiceTest(t.ServedTestCase):
 
     def test_every_rpc_from_grpcio(self):
-        with proxy(self.server, "--fault", "delay=1ms") as (c, address):
+        with proxy(self.address, "--fault", "delay=1ms") as (c, address):
             client = AdminClient(address)
             try:
                 faults = client("ListFaults").faults
@@ -159,7 +151,7 @@ class AdminServiceTest(t.TestCase):
         self.assertEqual(counts["calls"], 0)
 
     def test_reflection_and_health_on_the_admin_port(self):
-        with proxy(self.server) as (c, address):
+        with proxy(self.address) as (c, address):
             services = self.assert_ok(t.run(["list", address, "--plaintext"])).split()
             self.assertIn(ADMIN, services)
             self.assertIn("grpc.health.v1.Health", services)
@@ -170,7 +162,7 @@ class AdminServiceTest(t.TestCase):
             self.assertIn("rpc RemoveFault", self.assert_ok(t.run(["describe", address, ADMIN, "--plaintext"])))
 
     def test_ctl_every_verb(self):
-        with proxy(self.server) as (c, address):
+        with proxy(self.address) as (c, address):
             self.assertEqual(self.assert_ok(ctl(address, "list")), "no faults\n")
             self.assertEqual(self.assert_ok(ctl(address, "add", "abort=INTERNAL,method=" + EMPTY)),
                              "f1  abort=INTERNAL,method=" + EMPTY + "\n")
@@ -200,11 +192,11 @@ class AdminServiceTest(t.TestCase):
 
     def test_token_guard(self):
         port = t.free_port()
-        rc, out, err = t.run(["chaos", "--listen", "127.0.0.1:0", "--target", self.server, "--plaintext",
+        rc, out, err = t.run(["chaos", "--listen", "127.0.0.1:0", "--target", self.address, "--plaintext",
                               "--admin", "0.0.0.0:%d" % port], timeout=10)
         self.assertEqual(rc, 2, err)
         self.assert_error_line(err, "--admin-token")
-        with proxy(self.server, "--admin-token", "s3cret") as (c, address):
+        with proxy(self.address, "--admin-token", "s3cret") as (c, address):
             client = AdminClient(address)
             try:
                 with self.assertRaises(grpc.RpcError) as denied:
@@ -224,14 +216,14 @@ class AdminServiceTest(t.TestCase):
             out = self.assert_ok(ctl(address, "list", env={"GRPCDX_ADMIN_TOKEN": "s3cret"}))
             self.assertIn("delay=1ms", out)
         # The variable alone is enough for a non-loopback address.
-        with proxy(self.server, env={"GRPCDX_ADMIN_TOKEN": "v4r"}) as (c, address):
+        with proxy(self.address, env={"GRPCDX_ADMIN_TOKEN": "v4r"}) as (c, address):
             self.assert_fails(ctl(address, "list"), 80)
             self.assert_ok(ctl(address, "list", env={"GRPCDX_ADMIN_TOKEN": "v4r"}))
 
     def test_faults_change_under_load_and_the_counters_add_up(self):
         # Only EmptyCall gets the faults: bench's own reflection calls pass untouched.
         n = 4000
-        with proxy(self.server, "--seed", "5") as (c, address):
+        with proxy(self.address, "--seed", "5") as (c, address):
             bench = None
             ids = []
             for i in range(6):
@@ -261,7 +253,7 @@ class AdminServiceTest(t.TestCase):
     def test_sighup_rereads_the_rules(self):
         rules = t.write_file("hup-rules.json", json.dumps(
             {"faults": [{"kind": "abort", "code": "INTERNAL", "method": EMPTY}]}))
-        with proxy(self.server, "--rules", rules, "--fault", "delay=1ms") as (c, address):
+        with proxy(self.address, "--rules", rules, "--fault", "delay=1ms") as (c, address):
             self.assert_fails(call_empty(c.address), 77)
             t.write_file("hup-rules.json", json.dumps(
                 {"faults": [{"kind": "abort", "code": "NOT_FOUND", "method": EMPTY}]}))
@@ -294,7 +286,7 @@ class TcpAdminTest(t.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.stack = contextlib.ExitStack()
-        cls.server = cls.stack.enter_context(t.serve())
+        cls.address = cls.stack.enter_context(t.serve())
         cls.echo = EchoServer()
         cls.stack.callback(cls.echo.close)
 
@@ -305,7 +297,7 @@ class TcpAdminTest(t.TestCase):
         return t.chaos(upstream, *args)
 
     def test_latency_defaults_to_down_as_in_toxiproxy(self):
-        with self.tcp(self.server, "latency=80ms") as c:
+        with self.tcp(self.address, "latency=80ms") as c:
             with grpc.insecure_channel(c.address) as ch:
                 method = ch.unary_unary("/" + EMPTY)
                 method(b"", timeout=10)  # connect first
@@ -382,7 +374,7 @@ class TcpAdminTest(t.TestCase):
         cls.stack.close()
 
     def test_tcp_faults_through_the_admin_service(self):
-        with proxy(self.server, tcp=True) as (c, address):
+        with proxy(self.address, tcp=True) as (c, address):
             self.assert_fails(ctl(address, "add", "abort=UNAVAILABLE"), 67, "is a gRPC fault")
             self.assert_ok(call_empty(c.address))
             self.assertIn("f1  reset", self.assert_ok(ctl(address, "add", "reset")))
