@@ -132,12 +132,16 @@ class Compare(t.TestCase):
 class LoadBalancing(t.TestCase):
     def test_round_robin_spreads_and_pick_first_does_not(self):
         target = "ipv4:%s,%s" % (_a, _b)
-        rc, out, err = bench("-n", "40", "-c", "1", "--lb", "round_robin", "-o", "json", target=target)
+        # round_robin picks among the backends that are connected: bench starts once the first
+        # is, so the calls are paced over half a second to let the second connect too (on a
+        # loaded machine that can take tens of milliseconds).
+        rc, out, err = bench("-n", "100", "--rps", "200", "-c", "1", "--lb", "round_robin", "-o", "json",
+                             target=target)
         self.assertEqual(rc, 0, err)
         backends = json.loads(out)["backends"]
         self.assertEqual(sorted(backends), sorted([_a, _b]))
-        self.assertEqual(sum(backends.values()), 40)
-        self.assertTrue(all(n >= 10 for n in backends.values()), backends)
+        self.assertEqual(sum(backends.values()), 100)
+        self.assertTrue(all(n >= 20 for n in backends.values()), backends)
         rc, out, err = bench("-n", "40", "--lb", "pick_first", "-o", "json", target=target)
         self.assertEqual(rc, 0, err)
         self.assertEqual(list(json.loads(out)["backends"].values()), [40])
