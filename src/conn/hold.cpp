@@ -24,6 +24,7 @@ using probe::Clock;
 using probe::IoStatus;
 
 constexpr Duration k_tick = std::chrono::milliseconds(100);  // how often the loop looks up at least
+constexpr int k_ping_history = 16;  // answered PINGs kept one by one; older ones are folded
 constexpr const char* k_check_path = "/grpc.health.v1.Health/Check";
 constexpr const char* k_watch_path = "/grpc.health.v1.Health/Watch";
 
@@ -185,7 +186,12 @@ class Holder {
  private:
   Duration now_t() const { return Clock::now() - m_start; }
 
-  void record(Event e) { m_events.push_back(std::move(e)); }
+  void record(Event e) {
+    const bool answer = e.kind == Event::Kind::ping_ack;
+    m_events.push_back(std::move(e));
+    // A PING a second for 30 minutes must not grow the history: fold the older answered ones.
+    if (answer) compact_pings(m_events, k_ping_history);
+  }
 
   Result<void> start_call(const char* path) {
     m_call.path = path;
@@ -306,7 +312,8 @@ class Holder {
     Verdict v;
     v.cls = ConnClass::held;
     v.held = held;
-    for (const auto& e : m_events) v.pings_sent += e.kind == Event::Kind::ping_sent;
+    for (const auto& e : m_events)
+      v.pings_sent += e.kind == Event::Kind::ping_sent ? 1 : e.kind == Event::Kind::pings_answered ? e.count : 0;
     v.summary = fmt::format("stopped after {} (of {}): the connection was still up", seconds_text(held),
                             format_duration(m_plan.hold_for));
     return v;

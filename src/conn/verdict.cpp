@@ -51,6 +51,11 @@ Facts gather(std::span<const Event> events) {
         f.slowest_rtt = std::max(f.slowest_rtt, e.rtt);
         f.unanswered_since.reset();
         break;
+      case Event::Kind::pings_answered:
+        f.pings_sent += e.count;
+        f.pings_answered += e.count;
+        f.slowest_rtt = std::max(f.slowest_rtt, e.rtt);
+        break;
       case Event::Kind::stream_opened:
         if (open++ == 0) longest_quiet = std::max(longest_quiet, e.t - quiet_start);
         break;
@@ -264,6 +269,44 @@ std::optional<Verdict> decide(std::span<const Event> events, const Plan& plan, D
   }
   if (v) v->pings_sent = f.pings_sent;
   return v;
+}
+
+void compact_pings(std::vector<Event>& events, int keep) {
+  int answers = 0;
+  for (const Event& e : events) answers += e.kind == Event::Kind::ping_ack;
+  if (answers <= 2 * keep) return;
+  // Answers come in the order the PINGs left, so the first n PINGs are the first n answered.
+  const int fold = answers - keep;
+  Event summary;
+  summary.kind = Event::Kind::pings_answered;
+  std::optional<size_t> at;
+  std::vector<Event> kept;
+  kept.reserve(events.size());
+  int sent = 0, acked = 0;
+  for (Event& e : events) {
+    const bool folded = e.kind == Event::Kind::pings_answered || (e.kind == Event::Kind::ping_sent && sent < fold) ||
+                        (e.kind == Event::Kind::ping_ack && acked < fold);
+    if (!folded) {
+      kept.push_back(std::move(e));
+      continue;
+    }
+    if (!at) {
+      at = kept.size();
+      summary.t = e.t;
+    }
+    if (e.kind == Event::Kind::pings_answered) {
+      summary.count += e.count;
+      summary.rtt = std::max(summary.rtt, e.rtt);
+    } else if (e.kind == Event::Kind::ping_sent) {
+      ++sent;
+    } else {
+      ++acked;
+      ++summary.count;
+      summary.rtt = std::max(summary.rtt, e.rtt);
+    }
+  }
+  kept.insert(kept.begin() + static_cast<std::ptrdiff_t>(*at), std::move(summary));
+  events = std::move(kept);
 }
 
 }  // namespace grpcdx::conn

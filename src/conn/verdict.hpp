@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/duration.hpp"
 
@@ -40,6 +41,7 @@ struct Event {
     goaway,         // `error_code`, `last_stream_id`, `debug`
     closed_fin,     // the peer closed the connection (EOF)
     closed_reset,   // the connection was reset
+    pings_answered, // `count` earlier PINGs, all answered, the slowest in `rtt` (compact_pings)
   };
   Kind kind = Kind::ping_sent;
   Duration t{};
@@ -48,7 +50,14 @@ struct Event {
   std::uint32_t error_code = 0;
   std::int32_t last_stream_id = 0;
   std::string debug;
+  int count = 0;  // pings_answered: how many
 };
+
+// Keeps a long hold's history bounded: once more than 2 * `keep` PINGs have been answered, all
+// but the last `keep` answered ones (with their answers) become one pings_answered event where
+// the first of them stood. decide() reads the same counts, round trips and unanswered PINGs
+// from the result as from the events it replaces.
+void compact_pings(std::vector<Event>& events, int keep);
 
 struct Verdict {
   ConnClass cls = ConnClass::held;

@@ -262,4 +262,33 @@ TEST_CASE("conn::decide: dead_path when a PING waits keepalive_timeout") {
   }
 }
 
+TEST_CASE("conn::compact_pings: a long hold's history stays bounded and decides the same") {
+  Plan p = plan_for(2h);
+  p.keepalive = 1s;
+  p.keepalive_timeout = 20s;
+  std::vector<Event> full, compact;
+  for (int i = 1; i <= 1800; ++i) {
+    for (Event e : {at(K::ping_sent, i * 1s), ack(i * 1s + 1ms, i == 700 ? 9ms : 1ms)}) {
+      full.push_back(e);
+      compact.push_back(e);
+      if (e.kind == K::ping_ack) compact_pings(compact, 16);
+    }
+  }
+  CHECK(compact.size() <= 2 * 2 * 16 + 1);
+  auto a = decide(full, p, 2h), b = decide(compact, p, 2h);
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(b->pings_sent == 1800);
+  CHECK(b->summary == a->summary);
+  CHECK(b->summary.find("1800 PINGs answered (slowest in 9.0 ms)") != std::string::npos);
+
+  // A PING still unanswered stays one by one: dead_path is decided as before.
+  compact.push_back(at(K::ping_sent, 1801s));
+  compact_pings(compact, 16);
+  auto dead = decide(compact, p, 1822s);
+  REQUIRE(dead);
+  CHECK(dead->cls == ConnClass::dead_path);
+  CHECK(dead->pings_sent == 1801);
+}
+
 }  // namespace test_conn_verdict
