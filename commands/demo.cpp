@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <memory>
 #include <fmt/format.h>
 
 #include <vector>
@@ -20,6 +22,8 @@
 #include "commands/error_output.hpp"
 #include "rpc/exit_codes.hpp"
 #include "net/target.hpp"
+#include "schema/protoset_out.hpp"
+#include "server/reflection_service.hpp"
 #include "server/server.hpp"
 
 namespace grpcdx::commands {
@@ -127,6 +131,13 @@ Result<int> run_demo(Io& io) {
   auto tcp_line = [&](const chaos::TcpProxy& p, const std::string& fault) {
     return fmt::format("$ grpcdx chaos --tcp --listen {} --target {} --seed 1 --fault '{}'", p.address(), addr, fault);
   };
+  // The client's schema for the compat step: TestService's file with its imports, as
+  // `describe --protoset-out` saves it; removed when the demo ends.
+  const std::string protoset = (std::filesystem::temp_directory_path() / fmt::format("grpcdx-demo-{}.protoset", ::getpid())).string();
+  const auto* test_service = server::served_pool().FindServiceByName("grpc.testing.TestService");
+  if (!test_service) return local_error("the built-in server's schema lacks grpc.testing.TestService");
+  TRY_VOID(schema::write_protoset(protoset, {test_service->file()}));
+  std::shared_ptr<void> remove_protoset(nullptr, [&](void*) { std::filesystem::remove(protoset); });
   const bool color = io.color_out;
   auto bold = [&](const std::string& s) { return color ? "\x1b[1m" + s + "\x1b[0m" : s; };
   auto dim = [&](const std::string& s) { return color ? "\x1b[2m" + s + "\x1b[0m" : s; };
@@ -163,6 +174,12 @@ Result<int> run_demo(Io& io) {
        {"conn", idle_addr, "--plaintext", "--for", "3s"},
        51},
       {"Interop: the standard gRPC interop cases", {"interop", addr, "--plaintext"}},
+      {"Compat: is the server's schema (its reflection) wire-compatible with the client's .proto files? "
+       "For CI after a deploy (exit 8 when not)",
+       {"compat", addr, "--plaintext", "--protoset", protoset, "--service", "grpc.testing.TestService"},
+       0,
+       fmt::format("$ grpcdx describe {} grpc.testing.TestService --plaintext --protoset-out {} > /dev/null", addr,
+                   protoset)},
       {"A stalled stream caught: the server answers 2 messages, then goes silent with the stream open "
        "(exit 5)",
        {"call", addr, "grpc.testing.TestService/StreamingOutputCall", "--plaintext", "-H", "x-grpcdx-stall-after: 2",
