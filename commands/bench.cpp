@@ -22,6 +22,7 @@
 #include "report/bench_compare.hpp"
 #include "report/bench_prometheus.hpp"
 #include "report/bench_report.hpp"
+#include "report/json_line.hpp"
 #include "rpc/status_codes.hpp"
 #include "rpc/exit_codes.hpp"
 #include "rpc/json_requests.hpp"
@@ -58,14 +59,6 @@ struct BenchOptions {
 namespace {
 
 constexpr uint64_t k_default_calls = 200;  // as ghz, when neither -n nor -z is given
-
-Result<Duration> positive_duration(const std::string& text, const std::string& flag, bool allow_zero) {
-  auto parsed = parse_duration(text);
-  if (!parsed || (!allow_zero && *parsed <= Duration::zero()))
-    return usage_error(fmt::format("invalid {} '{}': expected a {} duration like 10s or 500ms", flag, text,
-                                   allow_zero ? "non-negative" : "positive"));
-  return *parsed;
-}
 
 load::CallKind kind_of(const pb::MethodDescriptor* method) {
   if (method->client_streaming() && method->server_streaming()) return load::CallKind::bidi;
@@ -181,14 +174,14 @@ Result<int> run_bench(const BenchOptions& opt, Io& io) {
     return usage_error(fmt::format("invalid --emit '{}': the only script format is k6", opt.emit));
   Duration duration{}, warmup{};
   if (!opt.duration.empty()) {
-    TRY(duration, positive_duration(opt.duration, "-z", false));
+    TRY(duration, parse_flag_duration(opt.duration, "-z"));
   }
   if (!opt.warmup.empty()) {
-    TRY(warmup, positive_duration(opt.warmup, "--warmup", true));
+    TRY(warmup, parse_flag_duration(opt.warmup, "--warmup", true));
   }
   std::optional<Duration> max_p99;
   if (!opt.max_p99.empty()) {
-    TRY(max_p99, positive_duration(opt.max_p99, "--max-p99", false));
+    TRY(max_p99, parse_flag_duration(opt.max_p99, "--max-p99"));
   }
   const uint64_t total = opt.has_total ? opt.total_calls : (opt.duration.empty() ? k_default_calls : 0);
   const bool html_out = format == report::OutputFormat::html;
@@ -251,6 +244,17 @@ Result<int> run_bench(const BenchOptions& opt, Io& io) {
   TRY(auto requests, load::RequestSet::create(json_messages, method->input_type(), codec, source, std::move(names)));
 
   if (!need_load) {
+    // The k6 script substitutes the four original placeholders in JavaScript; ghz's others would
+    // reach k6 as text and break its JSON.
+    for (const auto& message : json_messages) {
+      for (size_t open = message.find("{{"); open != std::string::npos; open = message.find("{{", open + 2)) {
+        const std::string placeholder = message.substr(open, message.find("}}", open) + 2 - open);
+        if (placeholder != "{{.RequestNumber}}" && placeholder != "{{.WorkerID}}" && placeholder != "{{.UUID}}" &&
+            placeholder != "{{.Timestamp}}")
+          return local_error(fmt::format("--emit k6: the template {} has no k6 equivalent", placeholder),
+                             "k6 scripts take {{.RequestNumber}}, {{.WorkerID}}, {{.UUID}} and {{.Timestamp}}");
+      }
+    }
     load::K6Plan plan;
     plan.target = opt.conn.target;
     plan.method = method_name;
@@ -353,7 +357,7 @@ Result<int> run_bench(const BenchOptions& opt, Io& io) {
   }
   if (prometheus_out) formatted << report::bench_prometheus(*result, context) << std::flush;
   if (format == report::OutputFormat::json && out_file.is_open()) {
-    formatted << report::bench_json(*result, context).dump() << "\n";
+    formatted << report::json_line(report::bench_json(*result, context)) << "\n";
   }
   // The report people read: the chosen format on stdout, or the text summary when --out took it.
   if (out_file.is_open()) {
@@ -401,8 +405,9 @@ void register_bench(CLI::App& app, CommandSlot& slot) {
   cmd->add_option("method", opt->method, "pkg.Service/Method or pkg.Service.Method")->required();
   cmd->add_option("-d,--data", opt->data,
                   "Request JSON; several messages are sent round-robin (or all per call for client and bidi "
-                  "streams); @FILE reads a file, @- standard input. Templates: {{.RequestNumber}}, {{.WorkerID}}, "
-                  "{{.UUID}}, {{.Timestamp}}");
+                  "streams); @FILE reads a file, @- standard input. Templates as ghz's: {{.RequestNumber}}, "
+                  "{{.WorkerID}}, {{.UUID}}, {{.Timestamp}}, {{.TimestampUnix}}, {{.MethodName}}, {{newUUID}}, "
+                  "{{randomString N}}, {{randomInt MIN MAX}}, ... (docs/bench.md)");
   add_schema_flags(cmd, opt->schema);
   add_output_flags(cmd, opt->output, {"text", "json", "html", "csv", "prometheus"});
   cmd->add_option("--out", opt->out_file,

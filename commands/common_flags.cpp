@@ -254,10 +254,7 @@ Result<net::ConnectionOptions> to_connection_options(const ConnectionFlags& f,
   if (f.expand_headers && !o.user_agent.empty()) {
     TRY(o.user_agent, expand_environment(o.user_agent));
   }
-  if (!f.max_time.empty()) {
-    TRY(auto limit, parse_flag_duration(f.max_time, "--max-time"));
-    arm_max_time(limit, f.max_time);
-  }
+  TRY_VOID(arm_max_time_flag(f));
   TRY(o.connect_timeout, parse_flag_duration(f.connect_timeout, "--connect-timeout"));
   const std::string& timeout = f.timeout.empty() ? default_timeout : f.timeout;
   if (!timeout.empty()) {
@@ -283,6 +280,13 @@ Result<net::ConnectionOptions> to_connection_options(const ConnectionFlags& f,
   if (auto warning = net::exposure_warning(o.target, o.plaintext, o.insecure))
     warnings << "warning: " << *warning << std::endl;
   return o;
+}
+
+Result<void> arm_max_time_flag(const ConnectionFlags& f) {
+  if (f.max_time.empty()) return {};
+  TRY(auto limit, parse_flag_duration(f.max_time, "--max-time"));
+  arm_max_time(limit, f.max_time);
+  return {};
 }
 
 void arm_max_time(Duration limit, std::string limit_text) {

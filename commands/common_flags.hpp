@@ -113,6 +113,10 @@ report::OutputFormat output_format(const OutputFlags& flags);
 // (current_step()) and exit 68 (DEADLINE_EXCEEDED), wherever it is. Once per process.
 void arm_max_time(Duration limit, std::string limit_text);
 
+// arm_max_time for --max-time when it is given (to_connection_options calls it; a command that
+// connects to nothing calls it itself). Fails (usage) on a bad duration.
+Result<void> arm_max_time_flag(const ConnectionFlags& flags);
+
 // `value` with each ${NAME} replaced by the environment variable NAME. Fails (usage) naming a
 // variable that is not set, or a '${' without its '}'.
 Result<std::string> expand_environment(const std::string& value);

@@ -97,11 +97,8 @@ Result<int> run_compat(const CompatOptions& opt, Io& io) {
     TRY(auto c, to_connection_options(opt.conn, "10s"));
     c.own_subchannels = false;  // the only channel
     conn = std::move(c);
-  } else if (!opt.conn.max_time.empty()) {
-    TRY(auto limit, parse_duration(opt.conn.max_time));
-    if (limit.count() <= 0)
-      return usage_error(fmt::format("invalid --max-time '{}': must be more than 0", opt.conn.max_time));
-    arm_max_time(limit, opt.conn.max_time);
+  } else {
+    TRY_VOID(arm_max_time_flag(opt.conn));
   }
   set_current_step("reading the client's schema");
   TRY(auto client, schema::open_schema(opt.schema, nullptr, net::ConnectionOptions{}));

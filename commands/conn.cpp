@@ -30,13 +30,6 @@ using json = nlohmann::ordered_json;
 
 double rounded_ms(Duration d) { return std::round(to_ms(d) * 1000) / 1000; }
 
-// A positive duration from a flag. Fails (usage).
-Result<Duration> positive(const std::string& flag, const std::string& text) {
-  TRY(auto d, parse_duration(text));
-  if (d.count() <= 0) return usage_error(fmt::format("invalid {} '{}': must be more than 0", flag, text));
-  return d;
-}
-
 json happening_json(const conn::Happening& h) {
   using K = conn::Happening::Kind;
   json j;
@@ -106,14 +99,14 @@ Result<int> run_conn(const ConnOptions& opt, Io& io) {
   h.probe.stage_timeout = connection.connect_timeout;
   if (h.probe.stage_timeout.count() <= 0)
     return usage_error(fmt::format("invalid --connect-timeout '{}': must be more than 0", opt.conn.connect_timeout));
-  TRY(h.plan.hold_for, positive("--for", opt.hold_for));
+  TRY(h.plan.hold_for, parse_flag_duration(opt.hold_for, "--for"));
   if (connection.keepalive) {
-    TRY(auto k, positive("--keepalive", opt.conn.keepalive));
+    TRY(auto k, parse_flag_duration(opt.conn.keepalive, "--keepalive"));
     h.plan.keepalive = k;
   }
-  TRY(h.plan.keepalive_timeout, positive("--keepalive-timeout", opt.keepalive_timeout));
+  TRY(h.plan.keepalive_timeout, parse_flag_duration(opt.keepalive_timeout, "--keepalive-timeout"));
   if (!opt.rpc_every.empty()) {
-    TRY(auto every, positive("--rpc-every", opt.rpc_every));
+    TRY(auto every, parse_flag_duration(opt.rpc_every, "--rpc-every"));
     h.plan.rpc_every = every;
   }
   h.plan.stream = opt.stream;

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "commands/command.hpp"
+#include "commands/common_flags.hpp"
 #include "core/duration.hpp"
 #include "core/stop_signals.hpp"
 #include "report/json_line.hpp"
@@ -34,7 +35,7 @@ struct ServeOptions {
 // Fails (usage) on a bad or zero duration.
 Result<std::optional<std::chrono::milliseconds>> connection_limit(const char* flag, const std::string& text) {
   if (text.empty()) return std::nullopt;
-  TRY(auto d, parse_duration(text));
+  TRY(auto d, parse_flag_duration(text, flag));
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d);
   if (ms.count() <= 0) return usage_error(fmt::format("invalid {} '{}': must be at least 1ms", flag, text));
   return ms;

@@ -314,7 +314,7 @@ complete -c grpcdx -n '__fish_seen_subcommand_from bench' -l max-msg-size -x -d 
 complete -c grpcdx -n '__fish_seen_subcommand_from bench' -l user-agent -x -d 'Put TEXT before gRPC\'s own user-agent (as -H \'user-agent: TEXT\')'
 complete -c grpcdx -n '__fish_seen_subcommand_from bench' -l expand-headers -d 'Replace ${NAME} in header values with the environment variable NAME'
 complete -c grpcdx -n '__fish_seen_subcommand_from bench' -l show-secrets -d 'Do not redact secrets (authorization, cookies, tokens) in -v output and --record files'
-complete -c grpcdx -n '__fish_seen_subcommand_from bench' -s d -l data -x -a '(__grpcdx_at_files)' -d 'Request JSON; several messages are sent round-robin (or all per call for client and bidi streams); @FILE reads a file, @- standard input. Templates: {{.RequestNumber}}, {{.WorkerID}}, {{.UUID}}, {{.Timestamp}}'
+complete -c grpcdx -n '__fish_seen_subcommand_from bench' -s d -l data -x -a '(__grpcdx_at_files)' -d 'Request JSON; several messages are sent round-robin (or all per call for client and bidi streams); @FILE reads a file, @- standard input. Templates as ghz\'s: {{.RequestNumber}}, {{.WorkerID}}, {{.UUID}}, {{.Timestamp}}, {{.TimestampUnix}}, {{.MethodName}}, {{newUUID}}, {{randomString N}}, {{randomInt MIN MAX}}, ... (docs/bench.md)'
 complete -c grpcdx -n '__fish_seen_subcommand_from bench' -l proto -r -F -d 'Take the schema from this .proto file (repeatable)'
 complete -c grpcdx -n '__fish_seen_subcommand_from bench' -s I -l import-path -x -a '(__fish_complete_directories)' -d 'Directory to search for .proto imports (repeatable)'
 complete -c grpcdx -n '__fish_seen_subcommand_from bench' -l protoset -r -F -d 'Take the schema from this FileDescriptorSet file (repeatable)'

@@ -357,7 +357,7 @@ _grpcdx_bench() {
     '--user-agent[Put TEXT before gRPC'\''s own user-agent (as -H '\''user-agent: TEXT'\'')]:user-agent: ' \
     '--expand-headers[Replace ${NAME} in header values with the environment variable NAME]' \
     '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
-    '(-d --data)'{-d,--data}'[Request JSON; several messages are sent round-robin (or all per call for client and bidi streams); @FILE reads a file, @- standard input. Templates: {{.RequestNumber}}, {{.WorkerID}}, {{.UUID}}, {{.Timestamp}}]:data:_grpcdx_at_files' \
+    '(-d --data)'{-d,--data}'[Request JSON; several messages are sent round-robin (or all per call for client and bidi streams); @FILE reads a file, @- standard input. Templates as ghz'\''s: {{.RequestNumber}}, {{.WorkerID}}, {{.UUID}}, {{.Timestamp}}, {{.TimestampUnix}}, {{.MethodName}}, {{newUUID}}, {{randomString N}}, {{randomInt MIN MAX}}, ... (docs/bench.md)]:data:_grpcdx_at_files' \
     '*--proto[Take the schema from this .proto file (repeatable)]:proto:_files' \
     '*'{-I,--import-path}'[Directory to search for .proto imports (repeatable)]:import-path:_files -/' \
     '*--protoset[Take the schema from this FileDescriptorSet file (repeatable)]:protoset:_files' \

@@ -1,13 +1,11 @@
 // Comparing a bench run with a baseline report.
 #include "report/bench_compare.hpp"
 
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
+
+#include "net/channel.hpp"
 
 namespace grpcdx::report {
 
@@ -28,11 +26,8 @@ double error_rate(const nlohmann::ordered_json& report) {
 }  // namespace
 
 Result<nlohmann::ordered_json> read_bench_baseline(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return local_error(fmt::format("cannot read --compare '{}': {}", path, std::strerror(errno)));
-  std::stringstream text;
-  text << in.rdbuf();
-  auto report = nlohmann::ordered_json::parse(text.str(), nullptr, false);
+  TRY(auto text, net::read_file(path, "--compare file"));
+  auto report = nlohmann::ordered_json::parse(text, nullptr, false);
   auto is_number = [&](const nlohmann::ordered_json& j, const char* key) {
     return j.is_object() && j.contains(key) && j[key].is_number();
   };

@@ -235,6 +235,10 @@ class BenchInput(t.TestCase):
     def test_bad_template(self):
         self.assert_fails(t.run(["bench", _address, SVC + "/UnaryCall", "--plaintext", "-n", "1",
                                  "-d", '{"responseSize": {{randomInt 5 1}}}']), 1, "randomInt takes MIN and MAX")
+        # k6 scripts carry only the four original placeholders: another one is named, not emitted.
+        self.assert_fails(t.run(["bench", _address, SVC + "/UnaryCall", "--plaintext", "--emit", "k6",
+                                 "-d", '{"responseSize": {{randomInt 1 5}}}']), 1,
+                          "--emit k6: the template {{randomInt 1 5}} has no k6 equivalent")
 
 
 if __name__ == "__main__":
