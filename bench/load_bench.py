@@ -5,6 +5,13 @@
 # child's rusage), with grpcdx/baseline ratios. Refuses to measure on a busy machine (1-minute
 # load >= 0.5) unless --force; --check exits 7 when grpcdx is below 90 % of the baseline's
 # calls/s or its p99 is more than 10 % above the baseline's.
+#
+# --against OTHER_GRPCDX compares this build's `grpcdx bench` with another grpcdx binary (the
+# parent commit's, built the same way) instead of the baseline client, paired the same way: what
+# a change costs (issue 23: the per-second series and the schedules must cost nothing measurable).
+# With --scheduled, this build runs under a concurrency schedule that reaches -c within a second
+# (line from c-1 by 1), so the schedule's checks are on its path. --check then exits 7 when this
+# build's calls/s is more than 3 % below the other's or its CPU per call more than 3 % above.
 import argparse
 import json
 import os
@@ -57,6 +64,10 @@ def main():
     ap.add_argument("--force", action="store_true", help="measure even when the machine is busy")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     ap.add_argument("--check", action="store_true", help="exit 7 when a ratio misses its target")
+    ap.add_argument("--against", metavar="OTHER_GRPCDX",
+                    help="compare with another grpcdx binary (e.g. the parent commit's) instead of the baseline")
+    ap.add_argument("--scheduled", action="store_true",
+                    help="with --against: run this build under a concurrency schedule that reaches -c in 1 s")
     args = ap.parse_args()
 
     load = loadavg()
@@ -64,18 +75,29 @@ def main():
     if busy:
         return busy
     server = Server(args.grpcdx)
-    rows = {"grpcdx": [], "baseline": []}
+    other = "other" if args.against else "baseline"
+    rows = {"grpcdx": [], other: []}
+
+    def bench_argv(binary, scheduled):
+        argv = [binary, "bench", server.address, "grpc.testing.TestService/UnaryCall", "--plaintext",
+                "-n", str(args.calls), "-o", "json"]
+        if scheduled:
+            return argv + ["--concurrency-schedule", "line", "--concurrency-start", str(args.concurrency - 1),
+                           "--concurrency-step", "1", "--concurrency-end", str(args.concurrency)]
+        return argv + ["-c", str(args.concurrency)]
+
     try:
         for _ in range(args.rounds):
-            for name in ("baseline", "grpcdx"):
+            for name in (other, "grpcdx"):
                 if name == "grpcdx":
-                    argv = [args.grpcdx, "bench", server.address, "grpc.testing.TestService/UnaryCall", "--plaintext",
-                            "-n", str(args.calls), "-c", str(args.concurrency), "-o", "json"]
+                    argv = bench_argv(args.grpcdx, args.against and args.scheduled)
+                elif args.against:
+                    argv = bench_argv(args.against, False)
                 else:
                     argv = [args.baseline, server.address, str(args.calls), str(args.concurrency)]
                 out, cpu = run_child(argv)
                 r = json.loads(out)
-                if name == "grpcdx":
+                if name != "baseline":
                     r = {"count": r["count"], "ok": r["ok"], "rps": r["rps"], "p50_ms": r["latency_ms"]["p50"],
                          "p99_ms": r["latency_ms"]["p99"], "p999_ms": r["latency_ms"]["p999"]}
                 if r["count"] != args.calls or r["ok"] != args.calls:
@@ -91,21 +113,30 @@ def main():
     summary = {"calls": args.calls, "concurrency": args.concurrency, "rounds": args.rounds, "loadavg_at_start": load}
     for name in rows:
         summary[name] = {k: round(med(name, k), 3) for k in ("rps", "p50_ms", "p99_ms", "p999_ms", "cpu_us_per_call")}
-    summary["rps_ratio"] = round(summary["grpcdx"]["rps"] / summary["baseline"]["rps"], 3)
-    summary["p99_ratio"] = round(summary["grpcdx"]["p99_ms"] / summary["baseline"]["p99_ms"], 3)
-    summary["cpu_ratio"] = round(summary["grpcdx"]["cpu_us_per_call"] / summary["baseline"]["cpu_us_per_call"], 3)
+    summary["rps_ratio"] = round(summary["grpcdx"]["rps"] / summary[other]["rps"], 3)
+    summary["p99_ratio"] = round(summary["grpcdx"]["p99_ms"] / summary[other]["p99_ms"], 3)
+    summary["cpu_ratio"] = round(summary["grpcdx"]["cpu_us_per_call"] / summary[other]["cpu_us_per_call"], 3)
+    if args.against:
+        summary["against"] = args.against
+        summary["scheduled"] = bool(args.scheduled)
     if args.json:
         print(json.dumps(summary))
     else:
         print("| client | calls/s | p50 ms | p99 ms | p99.9 ms | CPU us/call |")
         print("|---|---|---|---|---|---|")
-        for name in ("grpcdx", "baseline"):
+        for name in ("grpcdx", other):
             s = summary[name]
             print("| %s | %.0f | %.3f | %.3f | %.3f | %.1f |" % (name, s["rps"], s["p50_ms"], s["p99_ms"], s["p999_ms"],
                                                              s["cpu_us_per_call"]))
-        print("\ngrpcdx/baseline: calls/s %.3f, p99 %.3f, CPU per call %.3f (medians of %d rounds, %d calls, -c %d, "
-              "load %.2f at start)" % (summary["rps_ratio"], summary["p99_ratio"], summary["cpu_ratio"], args.rounds,
+        print("\ngrpcdx/%s: calls/s %.3f, p99 %.3f, CPU per call %.3f (medians of %d rounds, %d calls, -c %d, "
+              "load %.2f at start)" % (other, summary["rps_ratio"], summary["p99_ratio"], summary["cpu_ratio"], args.rounds,
                                        args.calls, args.concurrency, load))
+    if args.check and args.against:
+        if summary["rps_ratio"] < 0.97 or summary["cpu_ratio"] > 1.03:
+            print("error: this build costs more than the other (calls/s ratio >= 0.97, CPU per call ratio <= 1.03)",
+                  file=sys.stderr)
+            return 7
+        return 0
     if args.check and (summary["rps_ratio"] < 0.9 or summary["p99_ratio"] > 1.1):
         print("error: grpcdx misses its target (calls/s ratio >= 0.9, p99 ratio <= 1.1)", file=sys.stderr)
         return 7

@@ -54,9 +54,33 @@ struct BenchOptions {
   std::string compare;        // --compare BASELINE.json
   double max_regression = 10; // --max-regression P
   std::string out_file;       // --out FILE: the -o format goes there, the text summary to stdout
+  bool has_concurrency = false;  // -c given
+  // --load-schedule and --concurrency-schedule with their flags (ghz's), durations as text.
+  struct Shape {
+    std::string kind = "const";
+    std::optional<double> start, end, step;
+    std::string step_duration, max_duration;
+  };
+  Shape load, conc;
 };
 
 namespace {
+
+// The schedule a family of flags describes ("--load" or "--concurrency"), validated as ghz does.
+Result<load::Schedule> shape_schedule(const BenchOptions::Shape& shape, const std::string& family, double minimum) {
+  load::ScheduleFlags flags;
+  flags.kind = shape.kind;
+  flags.start = shape.start;
+  flags.end = shape.end;
+  flags.step = shape.step;
+  if (!shape.step_duration.empty()) {
+    TRY(flags.step_duration, parse_flag_duration(shape.step_duration, family + "-step-duration"));
+  }
+  if (!shape.max_duration.empty()) {
+    TRY(flags.max_duration, parse_flag_duration(shape.max_duration, family + "-max-duration"));
+  }
+  return load::make_schedule(flags, family, minimum);
+}
 
 constexpr uint64_t k_default_calls = 200;  // as ghz, when neither -n nor -z is given
 
@@ -76,6 +100,12 @@ std::vector<std::string> k6_unsupported(const BenchOptions& opt) {
   if (!opt.conn.keepalive.empty()) out.push_back(fmt::format("--keepalive {}", opt.conn.keepalive));
   if (!opt.conn.servername.empty()) out.push_back(fmt::format("--servername {}", opt.conn.servername));
   if (!opt.conn.authority.empty()) out.push_back(fmt::format("--authority {}", opt.conn.authority));
+  if (opt.load.kind != "const")
+    out.push_back(fmt::format("--load-schedule {} (the script keeps a constant rate; k6's ramping-arrival-rate "
+                              "stages would carry the shape)", opt.load.kind));
+  if (opt.conc.kind != "const")
+    out.push_back(fmt::format("--concurrency-schedule {} (the script keeps -c virtual users; k6's ramping-vus "
+                              "stages would carry the shape)", opt.conc.kind));
   if (opt.rps > 0 && opt.has_total && opt.duration.empty())
     out.push_back(fmt::format("-n {} with --rps (k6's arrival-rate executor has no call count; the script runs "
                               "for n / rps seconds instead)", opt.total_calls));
@@ -107,10 +137,19 @@ std::string equivalent_command(const BenchOptions& opt) {
   for (const auto& d : opt.schema.import_paths) add("-I", d);
   for (const auto& f : opt.schema.protosets) add("--protoset", f);
   if (opt.has_data) add("-d", opt.data);
-  add("-c", std::to_string(opt.concurrency));
+  if (opt.conc.kind == "const") add("-c", std::to_string(opt.concurrency));
   if (opt.has_total) add("-n", std::to_string(opt.total_calls));
   add("-z", opt.duration);
   if (opt.rps > 0) add("--rps", fmt::format("{}", opt.rps));
+  for (const auto& [family, shape] : {std::pair{std::string("--load"), &opt.load}, std::pair{std::string("--concurrency"), &opt.conc}}) {
+    if (shape->kind == "const") continue;
+    add(family + "-schedule", shape->kind);
+    if (shape->start) add(family + "-start", fmt::format("{}", *shape->start));
+    if (shape->end) add(family + "-end", fmt::format("{}", *shape->end));
+    if (shape->step) add(family + "-step", fmt::format("{}", *shape->step));
+    add(family + "-step-duration", shape->step_duration);
+    add(family + "-max-duration", shape->max_duration);
+  }
   if (opt.connections != 1) add("--connections", std::to_string(opt.connections));
   add("--warmup", opt.warmup);
   if (opt.max_error_rate) add("--max-error-rate", fmt::format("{}", *opt.max_error_rate));
@@ -125,16 +164,19 @@ std::string equivalent_command(const BenchOptions& opt) {
 // The run's parameters as the HTML report lists them.
 std::vector<std::pair<std::string, std::string>> html_parameters(const BenchOptions& opt,
                                                                  const net::ConnectionOptions& conn,
-                                                                 uint64_t total) {
+                                                                 uint64_t total, const report::BenchContext& context) {
   std::vector<std::pair<std::string, std::string>> p;
   p.emplace_back("Target", opt.conn.target);
   p.emplace_back("Method", opt.method);
   p.emplace_back("Transport", conn.plaintext ? "plaintext (h2c)" : conn.insecure ? "TLS, certificate not verified" : "TLS");
-  p.emplace_back("Concurrency", std::to_string(opt.concurrency));
+  p.emplace_back("Concurrency", context.concurrency_shape.empty() ? std::to_string(opt.concurrency)
+                                                                  : context.concurrency_shape + " calls in flight");
   p.emplace_back("Connections", std::to_string(opt.connections));
   if (total) p.emplace_back("Calls (-n)", std::to_string(total));
   if (!opt.duration.empty()) p.emplace_back("Duration (-z)", opt.duration);
-  p.emplace_back("Rate", opt.rps > 0 ? fmt::format("{} calls/s (open loop)", opt.rps) : "as fast as possible (closed loop)");
+  p.emplace_back("Rate", !context.rate_shape.empty() ? context.rate_shape + " calls/s (open loop)"
+                         : opt.rps > 0            ? fmt::format("{} calls/s (open loop)", opt.rps)
+                                                  : "as fast as possible (closed loop)");
   if (!opt.warmup.empty()) p.emplace_back("Warm-up", opt.warmup);
   p.emplace_back("Deadline per call", conn.rpc_timeout ? format_duration(*conn.rpc_timeout) : "none");
   if (opt.has_data) p.emplace_back("Request data", opt.data.size() > 300 ? opt.data.substr(0, 300) + "..." : opt.data);
@@ -183,6 +225,16 @@ Result<int> run_bench(const BenchOptions& opt, Io& io) {
   if (!opt.max_p99.empty()) {
     TRY(max_p99, parse_flag_duration(opt.max_p99, "--max-p99"));
   }
+  TRY(const load::Schedule rate_shape, shape_schedule(opt.load, "--load", 0));
+  TRY(const load::Schedule conc_shape, shape_schedule(opt.conc, "--concurrency", 1));
+  const bool rate_scheduled = rate_shape.kind != load::ScheduleKind::constant;
+  const bool conc_scheduled = conc_shape.kind != load::ScheduleKind::constant;
+  if (rate_scheduled && opt.rps > 0)
+    return usage_error(fmt::format("--rps sets a constant rate: it does not go with --load-schedule {}", opt.load.kind),
+                       "the schedule sets the rate: --load-start, --load-step, --load-end");
+  if (conc_scheduled && opt.has_concurrency)
+    return usage_error(fmt::format("-c sets a constant concurrency: it does not go with --concurrency-schedule {}", opt.conc.kind),
+                       "the schedule sets it: --concurrency-start, --concurrency-step, --concurrency-end");
   const uint64_t total = opt.has_total ? opt.total_calls : (opt.duration.empty() ? k_default_calls : 0);
   const bool html_out = format == report::OutputFormat::html;
   if ((html_out || !opt.html_file.empty()) && !opt.emit.empty())
@@ -309,6 +361,8 @@ Result<int> run_bench(const BenchOptions& opt, Io& io) {
   lo.total_calls = total;
   lo.duration = duration;
   lo.rps = opt.rps;
+  if (rate_scheduled) lo.rate_schedule = rate_shape;
+  if (conc_scheduled) lo.concurrency_schedule = conc_shape;
   lo.warmup = warmup;
   lo.prepare = [&conn](grpc::ClientContext& ctx) { net::prepare_context(ctx, conn); };
   lo.track_backends = !opt.lb.empty() || csv_out;
@@ -325,10 +379,9 @@ Result<int> run_bench(const BenchOptions& opt, Io& io) {
   }
   const bool progress = io.err_is_tty;
   if (progress) {
-    // The bar takes what the terminal leaves after the figures (about 50 columns).
-    const int bar = std::clamp(io.err_columns - 52, 10, 40);
-    lo.on_tick = [&io, total, duration, bar](uint64_t done, Duration elapsed) {
-      io.err << "\r" << report::progress_line(done, total, elapsed, duration, bar) << "\x1b[K" << std::flush;
+    lo.on_tick = [&io, total, duration](uint64_t done, Duration elapsed, const load::SeriesPoint* last) {
+      io.err << "\r" << report::progress_line(done, total, elapsed, duration, last, io.err_columns) << "\x1b[K"
+             << std::flush;
     };
   }
   load::LoadRun run(std::move(lo), *requests);
@@ -339,14 +392,16 @@ Result<int> run_bench(const BenchOptions& opt, Io& io) {
   if (progress) io.err << "\r\x1b[K" << std::flush;
   if (!result) return std::unexpected(result.error());
 
-  report::BenchContext context{method_name, opt.conn.target, kind, opt.concurrency, opt.connections, opt.rps, {}, {}};
+  report::BenchContext context{method_name, opt.conn.target, kind, opt.concurrency, opt.connections, opt.rps, {}, {}, {}, {}};
+  if (rate_scheduled) context.rate_shape = load::describe_schedule(rate_shape);
+  if (conc_scheduled) context.concurrency_shape = load::describe_schedule(conc_shape);
   if (baseline) {
     context.comparison = report::compare_bench(*baseline, report::bench_json(*result, context), opt.max_regression);
     context.baseline_name = opt.compare;
   }
   if (html_out || html_file.is_open()) {
     const std::string page =
-        report::bench_html(*result, context, {equivalent_command(opt), html_parameters(opt, conn, total)});
+        report::bench_html(*result, context, {equivalent_command(opt), html_parameters(opt, conn, total, context)});
     if (html_out) formatted << page << std::flush;
     if (html_file.is_open()) {
       html_file << page;
@@ -433,6 +488,27 @@ void register_bench(CLI::App& app, CommandSlot& slot) {
   cmd->add_option("--rps", opt->rps, "Open loop at R calls per second, latency measured from each call's due time "
                                      "(0 = as fast as possible)")
       ->transform(real_number(0, 1e9));
+  auto shape_flags = [&](const std::string& family, BenchOptions::Shape& shape, const std::string& noun,
+                         const std::string& unit, double bound) {
+    cmd->add_option(family + "-schedule", shape.kind,
+                    fmt::format("How the {} changes over the run: const, step (by {}-step every {}-step-duration) or "
+                                "line (by {}-step every second), as ghz's", noun, family, family, family))
+        ->check(CLI::IsMember({"const", "step", "line"}));
+    auto value = [&](const std::string& flag, std::optional<double>& field, const std::string& help) {
+      cmd->add_option(flag, field, help)->type_name(unit)->transform(real_number(-bound, bound));
+    };
+    value(family + "-start", shape.start, fmt::format("The {} at the start of a step or line schedule", noun));
+    value(family + "-end", shape.end, fmt::format("Where the {} stops changing (optional)", noun));
+    value(family + "-step", shape.step, fmt::format("The change of the {} at each step (step) or each second (line); "
+                                                    "negative to decrease", noun));
+    cmd->add_option(family + "-step-duration", shape.step_duration, "How long each step lasts (step schedule)")
+        ->type_name("DUR");
+    cmd->add_option(family + "-max-duration", shape.max_duration,
+                    fmt::format("Stop changing the {} after DUR; from then on it is {}-end when given", noun, family))
+        ->type_name("DUR");
+  };
+  shape_flags("--load", opt->load, "rate", "R", 1e9);
+  shape_flags("--concurrency", opt->conc, "concurrency", "N", 100'000);
   cmd->add_option("--connections", opt->connections, "Spread the calls over K connections")
       ->transform(whole_number(1, 10'000))
       ->capture_default_str();
@@ -445,6 +521,7 @@ void register_bench(CLI::App& app, CommandSlot& slot) {
   cmd->callback([opt, cmd, &slot] {
     opt->has_data = cmd->count("--data") > 0;
     opt->has_total = cmd->count("--total") > 0;
+    opt->has_concurrency = cmd->count("--concurrency") > 0;
     slot.run = [opt](Io& io) { return run_bench(*opt, io); };
   });
 }

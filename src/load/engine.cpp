@@ -15,6 +15,7 @@ namespace grpcdx::load {
 namespace {
 
 constexpr int k_max_shards = 16;
+constexpr int k_max_slots = 100'000;  // as -c's bound
 constexpr auto k_tick = std::chrono::milliseconds(100);
 
 double cpu_ms_now() {
@@ -44,6 +45,7 @@ struct LoadRun::Shard {
   uint64_t sent = 0, received = 0;
   Clock::time_point last_end{};
   std::map<std::string, uint64_t> backends;
+  SecondRing series;
 };
 
 struct LoadRun::Slot {
@@ -155,8 +157,19 @@ class StreamCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::
 
 }  // namespace
 
-LoadRun::LoadRun(LoadOptions options, RequestSet& requests) : m_opt(std::move(options)), m_requests(requests) {
-  m_opt.concurrency = std::max(1, m_opt.concurrency);
+int LoadRun::slot_count(const LoadOptions& o) {
+  if (!o.concurrency_schedule) return std::max(1, o.concurrency);
+  const double peak = schedule_peak(*o.concurrency_schedule);
+  return static_cast<int>(std::clamp(std::ceil(peak), 1.0, static_cast<double>(k_max_slots)));
+}
+
+LoadRun::LoadRun(LoadOptions options, RequestSet& requests)
+    : m_opt(std::move(options)), m_requests(requests), m_open_loop(m_opt.rps > 0 || m_opt.rate_schedule) {
+  m_opt.concurrency = slot_count(m_opt);
+  m_target = m_opt.concurrency;
+  if (m_opt.concurrency_schedule)
+    m_target = std::clamp(static_cast<int>(std::lround(schedule_value(*m_opt.concurrency_schedule, Duration::zero()))), 1,
+                          m_opt.concurrency);
   for (const auto& channel : m_opt.channels) m_stubs.push_back(std::make_unique<grpc::GenericStub>(channel));
   const int shards = std::min(m_opt.concurrency, k_max_shards);
   for (int i = 0; i < shards; ++i) m_shards.push_back(std::make_unique<Shard>());
@@ -228,13 +241,20 @@ bool LoadRun::start_call(Slot& slot, Clock::time_point intended, bool measured) 
   return true;
 }
 
+void LoadRun::park(Slot& slot) {
+  std::lock_guard lock(m_mutex);
+  m_parked.push_back(&slot);
+}
+
 void LoadRun::issue(Slot& slot) {
   while (true) {
     if (m_stopping.load(std::memory_order_relaxed)) return retire_slot();
     const auto now = Clock::now();
     const bool measured = now >= m_measure_start;
+    if (measured && m_opt.duration > Duration::zero() && now >= m_deadline) return retire_slot();
+    // Parked before taking a ticket, so that -n's calls are all made.
+    if (m_opt.concurrency_schedule && slot.id >= m_target.load(std::memory_order_relaxed)) return park(slot);
     if (measured) {
-      if (m_opt.duration > Duration::zero() && now >= m_deadline) return retire_slot();
       if (m_opt.total_calls > 0 && m_issued.fetch_add(1, std::memory_order_relaxed) >= m_opt.total_calls)
         return retire_slot();
     }
@@ -243,9 +263,11 @@ void LoadRun::issue(Slot& slot) {
 }
 
 void LoadRun::dispatch() {
+  Schedule rate = m_opt.rate_schedule ? *m_opt.rate_schedule : constant_schedule(m_opt.rps);
+  RatePacer pacer(rate, m_opt.warmup);
   for (uint64_t k = 0;; ++k) {
-    // Capped (duration_from_ms) so a tiny rate cannot overflow the clock.
-    const auto intended = m_start + duration_from_ms(static_cast<double>(k) * 1000.0 / m_opt.rps);
+    // The pacer's times are capped (duration_from_ms) so a tiny rate cannot overflow the clock.
+    const auto intended = m_measure_start + pacer.due(k);
     Slot* slot = nullptr;
     {
       std::unique_lock lock(m_mutex);
@@ -258,9 +280,13 @@ void LoadRun::dispatch() {
       if (m_opt.total_calls > 0 && m_issued.fetch_add(1) >= m_opt.total_calls) break;
     }
     {
-      // A late call keeps its due time: waiting here for a free slot counts in its latency.
+      // A late call keeps its due time: waiting here for a free slot counts in its latency. With a
+      // concurrency schedule, only m_target slots may be busy at once.
       std::unique_lock lock(m_mutex);
-      m_cv.wait(lock, [&] { return !m_free.empty() || m_stopping.load(); });
+      m_cv.wait(lock, [&] {
+        return (!m_free.empty() && m_slots.size() - m_free.size() < static_cast<size_t>(m_target.load())) ||
+               m_stopping.load();
+      });
       if (m_stopping) break;
       slot = m_free.back();
       m_free.pop_back();
@@ -296,6 +322,7 @@ void LoadRun::finish(Slot& slot, const Finished& call) {
       shard.sent += call.sent;
       shard.received += call.received;
       shard.last_end = std::max(shard.last_end, call.end);
+      shard.series.record(call.end - m_measure_start, latency, code != 0);
       if (!call.peer.empty()) ++shard.backends[backend_address(call.peer)];
     }
     if (m_opt.on_call) {
@@ -308,7 +335,7 @@ void LoadRun::finish(Slot& slot, const Finished& call) {
   } else {
     m_warmup_calls.fetch_add(1, std::memory_order_relaxed);
   }
-  if (m_opt.rps > 0) {
+  if (m_open_loop) {
     std::lock_guard lock(m_mutex);
     m_free.push_back(&slot);
     m_cv.notify_all();
@@ -317,13 +344,54 @@ void LoadRun::finish(Slot& slot, const Finished& call) {
   issue(slot);
 }
 
+void LoadRun::follow_concurrency(Clock::time_point now) {
+  const Duration t = now > m_measure_start ? Duration(now - m_measure_start) : Duration::zero();
+  const int target =
+      std::clamp(static_cast<int>(std::lround(schedule_value(*m_opt.concurrency_schedule, t))), 1, m_opt.concurrency);
+  std::vector<Slot*> wake;
+  bool over = false;
+  {
+    std::lock_guard lock(m_mutex);
+    m_target.store(target);
+    if (m_open_loop) {
+      m_cv.notify_all();  // the dispatcher may take more slots now
+      return;
+    }
+    // Closed loop: parked slots below the target start again; once no more calls are to be made,
+    // every parked slot is woken so that it retires.
+    over = m_stopping.load() || (m_opt.duration > Duration::zero() && now >= m_deadline) ||
+                      (m_opt.total_calls > 0 && m_issued.load() >= m_opt.total_calls);
+    std::erase_if(m_parked, [&](Slot* slot) {
+      if (!over && slot->id >= target) return false;
+      wake.push_back(slot);
+      return true;
+    });
+  }
+  for (Slot* slot : wake) {
+    if (over) retire_slot();  // issue() would park it again: it is above the target
+    else issue(*slot);
+  }
+}
+
+void LoadRun::collect_series(int64_t before) {
+  for (; m_series_next < before; ++m_series_next) {
+    Histogram latency;
+    uint64_t errors = 0;
+    for (auto& shard : m_shards) {
+      std::lock_guard lock(shard->mutex);
+      shard->series.take(m_series_next, latency, errors);
+    }
+    m_series.push_back(close_second(m_series_next, latency, errors));
+  }
+}
+
 Result<LoadResult> LoadRun::run() {
   const double cpu_start = cpu_ms_now();
   m_start = Clock::now();
   m_measure_start = m_start + std::chrono::duration_cast<Clock::duration>(m_opt.warmup);
   m_deadline = m_measure_start + std::chrono::duration_cast<Clock::duration>(m_opt.duration);
   std::thread dispatcher;
-  const bool open_loop = m_opt.rps > 0;
+  const bool open_loop = m_open_loop;
   if (open_loop) {
     {
       std::lock_guard lock(m_mutex);
@@ -343,14 +411,23 @@ Result<LoadResult> LoadRun::run() {
   {
     std::unique_lock lock(m_mutex);
     while (!finished()) {
-      m_cv.wait_for(lock, k_tick, finished);
-      if (m_opt.on_tick && !finished()) {
+      auto wake = Clock::now() + k_tick;
+      if (m_opt.concurrency_schedule) {
+        // Wake when the concurrency is due to change, too.
         const auto now = Clock::now();
-        const uint64_t done = m_done.load();
-        lock.unlock();
-        m_opt.on_tick(done, now > m_measure_start ? Duration(now - m_measure_start) : Duration::zero());
-        lock.lock();
+        if (auto next = next_change(*m_opt.concurrency_schedule, now > m_measure_start ? Duration(now - m_measure_start) : Duration::zero()))
+          wake = std::min(wake, m_measure_start + *next);
       }
+      m_cv.wait_until(lock, wake, finished);
+      if (finished()) break;
+      const auto now = Clock::now();
+      const Duration elapsed = now > m_measure_start ? Duration(now - m_measure_start) : Duration::zero();
+      const uint64_t done = m_done.load();
+      lock.unlock();
+      if (m_opt.concurrency_schedule) follow_concurrency(now);
+      collect_series(closable_before(elapsed));
+      if (m_opt.on_tick) m_opt.on_tick(done, elapsed, m_series.empty() ? nullptr : &m_series.back());
+      lock.lock();
     }
   }
   if (dispatcher.joinable()) dispatcher.join();
@@ -373,6 +450,13 @@ Result<LoadResult> LoadRun::run() {
     result.messages_received += shard->received;
     last_end = std::max(last_end, shard->last_end);
   }
+  // The last seconds: every one up to the second of the last call's end.
+  if (result.latency.count() > 0) collect_series(second_of(last_end - m_measure_start) + 1);
+  for (auto& shard : m_shards) {
+    std::lock_guard lock(shard->mutex);
+    result.series_late += shard->series.late() + shard->series.lost();
+  }
+  result.series = std::move(m_series);
   result.count = result.latency.count();
   result.ok = result.status[0];
   result.warmup_calls = m_warmup_calls.load();

@@ -25,6 +25,8 @@
 #include "core/error.hpp"
 #include "load/histogram.hpp"
 #include "load/request_set.hpp"
+#include "load/schedule.hpp"
+#include "load/series.hpp"
 
 namespace grpcdx::load {
 
@@ -63,9 +65,15 @@ struct LoadOptions {
   double rps = 0;            // > 0: open loop, calls are due at start + k / rps
   Duration warmup{};         // calls issued before start + warmup are made but not counted
   std::function<void(grpc::ClientContext&)> prepare;  // metadata and deadline of each call
+  // Open loop at a rate that follows this schedule (instead of rps); its t = 0 is the start of
+  // the measured part (a warm-up runs at the start rate).
+  std::optional<Schedule> rate_schedule;
+  // Calls in flight that follow this schedule (instead of concurrency): slots above the current
+  // value park when their call ends and start again when the value rises.
+  std::optional<Schedule> concurrency_schedule;
   // Called about every 100 ms from the thread inside run(), with the measured calls finished so
-  // far and the time since the measured part began.
-  std::function<void(uint64_t done, Duration elapsed)> on_tick;
+  // far, the time since the measured part began and the last closed second (nullptr before one).
+  std::function<void(uint64_t done, Duration elapsed, const SeriesPoint* last_second)> on_tick;
   // Record the address of the server that answered each call (LoadResult::backends, the CSV's
   // backend column). It costs a string per call, so it is off unless asked for.
   bool track_backends = false;
@@ -93,6 +101,10 @@ struct LoadResult {
   bool interrupted = false; // stop() was called before the run was complete
   // With track_backends: measured calls per server address that answered ("127.0.0.1:50051").
   std::map<std::string, uint64_t> backends;
+  // The measured calls second by second (by the time each ended), from second 0 to the second of
+  // the last call's end; calls recorded too late for their second are counted in series_late.
+  std::vector<SeriesPoint> series;
+  uint64_t series_late = 0;
   double rps() const {
     auto s = std::chrono::duration<double>(duration).count();
     return s > 0 ? static_cast<double>(count) / s : 0.0;
@@ -134,6 +146,11 @@ class LoadRun {
   void dispatch();                               // open loop: the pacing thread
   void retire_slot();
   void fail(Error error);
+  void park(Slot& slot);                         // closed loop: the slot waits for the concurrency to rise
+  void follow_concurrency(Clock::time_point now);  // applies the concurrency schedule at `now`
+  void collect_series(int64_t before);           // closes every second < before into m_series
+
+  static int slot_count(const LoadOptions& options);
 
   LoadOptions m_opt;
   RequestSet& m_requests;
@@ -148,12 +165,17 @@ class LoadRun {
   std::atomic<uint64_t> m_done{0};          // measured calls finished
   std::atomic<uint64_t> m_warmup_calls{0};
   std::atomic<int> m_in_flight{0};
+  const bool m_open_loop;
+  std::atomic<int> m_target;                // slots that may have a call (the concurrency now)
+  std::vector<SeriesPoint> m_series;        // closed seconds (the thread in run() only)
+  int64_t m_series_next = 0;                // the next second to close
 
   std::mutex m_mutex;  // guards the fields below
   std::condition_variable m_cv;
   int m_live_slots = 0;
   bool m_dispatcher_done = false;
   std::vector<Slot*> m_free;  // open loop: idle slots
+  std::vector<Slot*> m_parked;  // closed loop: slots above the scheduled concurrency
   std::optional<Error> m_error;
 };
 

@@ -37,6 +37,12 @@ svg .axis { stroke: #8c959f; stroke-width: 1; }
 svg .grid { stroke: #eaeef2; stroke-width: 1; }
 svg .pct { stroke: #d1242f; stroke-width: 1.5; stroke-dasharray: 4 3; }
 svg text.pct-label { fill: #d1242f; font-weight: 600; }
+svg .line { fill: none; stroke-width: 2; stroke-linejoin: round; }
+svg .line.rps { stroke: #3b82c4; }
+svg .line.errors { stroke: #d1242f; }
+svg .line.p50 { stroke: #2da44e; }
+svg .line.p99 { stroke: #8250df; }
+svg .dot.rps { fill: #3b82c4; } svg .dot.errors { fill: #d1242f; } svg .dot.p50 { fill: #2da44e; } svg .dot.p99 { fill: #8250df; }
 .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px; }
 footer { margin-top: 32px; color: #8c959f; font-size: 12px; }
 )";
@@ -150,6 +156,89 @@ std::string histogram_svg(const load::Histogram& h) {
   return svg;
 }
 
+// One line per figure over the run's seconds: x is the end of each second (t_s), y from 0 to the
+// largest value. Each line is a <polyline> with data-points="N" (one point a second); a lone point
+// is drawn as a dot too, since a line of one point is invisible.
+struct ChartLine {
+  std::string name;       // legend text
+  std::string css;        // rps, errors, p50, p99
+  std::vector<double> values;
+};
+
+std::string line_chart(const std::string& id, const std::string& label, const std::string& unit,
+                       const std::vector<double>& t_s, const std::vector<ChartLine>& lines) {
+  constexpr double k_width = 940, k_height = 220, k_left = 64, k_right = 16, k_top = 24, k_bottom = 40;
+  constexpr double plot_w = k_width - k_left - k_right, plot_h = k_height - k_top - k_bottom;
+  double peak = 0;
+  for (const auto& line : lines)
+    for (double v : line.values) peak = std::max(peak, v);
+  // A round top for the axis: 1, 2 or 5 times a power of ten.
+  double top = 1;
+  if (peak > 0) {
+    const double magnitude = std::pow(10.0, std::floor(std::log10(peak)));
+    top = peak <= magnitude ? magnitude : peak <= 2 * magnitude ? 2 * magnitude : peak <= 5 * magnitude ? 5 * magnitude : 10 * magnitude;
+  }
+  const double t_max = t_s.empty() ? 1 : std::max(1.0, t_s.back());
+  auto x_of = [&](double t) { return k_left + plot_w * t / t_max; };
+  auto y_of = [&](double v) { return k_top + plot_h - plot_h * std::clamp(v / top, 0.0, 1.0); };
+  std::string svg = fmt::format(
+      "<svg id=\"{0}\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {1} {2}\" width=\"{1}\" height=\"{2}\" "
+      "role=\"img\" aria-label=\"{3}\">\n",
+      id, k_width, k_height, html_escape(label));
+  for (int i = 0; i <= 4; ++i) {
+    const double v = top * i / 4, y = y_of(v);
+    svg += fmt::format("<line class=\"grid\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>", k_left, y,
+                       k_left + plot_w, y);
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", k_left - 6, y + 4,
+                       html_escape(fmt::format("{:g}", v)));
+  }
+  svg += fmt::format("<line class=\"axis\" x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{2:.1f}\" y2=\"{1:.1f}\"/>\n", k_left,
+                     k_top + plot_h, k_left + plot_w);
+  for (int i = 0; i <= 5; ++i) {
+    const double t = t_max * i / 5;
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{:g} s</text>\n", x_of(t),
+                       k_top + plot_h + 16, std::round(t * 10) / 10);
+  }
+  svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\">{} ({}) over time, one point a second</text>\n",
+                     k_left + plot_w / 2, k_height - 6, html_escape(label), html_escape(unit));
+  double legend_x = k_left;
+  for (const auto& line : lines) {
+    std::string points;
+    for (size_t i = 0; i < line.values.size() && i < t_s.size(); ++i)
+      points += fmt::format("{}{:.1f},{:.1f}", points.empty() ? "" : " ", x_of(t_s[i]), y_of(line.values[i]));
+    svg += fmt::format("<polyline class=\"line {}\" data-points=\"{}\" points=\"{}\"><title>{}</title></polyline>\n",
+                       line.css, std::min(line.values.size(), t_s.size()), points, html_escape(line.name));
+    if (line.values.size() == 1 && !t_s.empty())
+      svg += fmt::format("<circle class=\"dot {}\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\"/>\n", line.css, x_of(t_s[0]),
+                         y_of(line.values[0]));
+    svg += fmt::format("<rect class=\"dot {}\" x=\"{:.1f}\" y=\"6\" width=\"10\" height=\"10\"/><text x=\"{:.1f}\" y=\"15\">{}</text>\n",
+                       line.css, legend_x, legend_x + 14, html_escape(line.name));
+    legend_x += 24 + 7.0 * static_cast<double>(line.name.size());
+  }
+  svg += "</svg>\n";
+  return svg;
+}
+
+// Throughput, error rate and p50/p99 second by second, from the JSON's series.
+std::string series_section(const nlohmann::ordered_json& series) {
+  std::vector<double> t_s, rps, errors, p50, p99;
+  for (const auto& p : series) {
+    t_s.push_back(p["t_s"].get<double>());
+    rps.push_back(p["rps"].get<double>());
+    const double calls = p["calls"].get<double>();
+    errors.push_back(calls > 0 ? 100.0 * p["errors"].get<double>() / calls : 0.0);
+    p50.push_back(p["p50"].get<double>());
+    p99.push_back(p["p99"].get<double>());
+  }
+  std::string out = "<section>\n<h2>Over time</h2>\n";
+  out += fmt::format("<p>One point a second ({} seconds): the calls that ended in that second.</p>\n", series.size());
+  out += line_chart("series-rps", "Throughput", "calls/s", t_s, {{"calls/s", "rps", rps}});
+  out += line_chart("series-errors", "Error rate", "% of calls", t_s, {{"errors %", "errors", errors}});
+  out += line_chart("series-latency", "Latency", "ms", t_s, {{"p50", "p50", p50}, {"p99", "p99", p99}});
+  out += "</section>\n";
+  return out;
+}
+
 std::string status_section(const nlohmann::ordered_json& json, const load::LoadResult& r) {
   if (!r.count) return "<p>No calls finished.</p>\n";
   constexpr double k_width = 940, k_height = 28;
@@ -224,6 +313,8 @@ std::string bench_html(const load::LoadResult& r, const BenchContext& c, const B
   out += "</section>\n";
 
   out += "<section>\n<h2>Status</h2>\n" + status_section(json, r) + "</section>\n";
+
+  if (json.contains("series")) out += series_section(json["series"]);
 
   if (json.contains("backends")) {
     out += "<section>\n<h2>Backends</h2>\n<table class=\"params\">\n";

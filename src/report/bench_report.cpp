@@ -67,7 +67,60 @@ nlohmann::ordered_json bench_json(const load::LoadResult& r, const BenchContext&
     for (const auto& [address, calls] : r.backends) backends[address] = calls;
     out["backends"] = backends;
   }
+  if (!r.series.empty()) out["series"] = series_json(r.series, r.duration);
   if (context.comparison) out["compare"] = comparison_json(*context.comparison);
+  return out;
+}
+
+namespace {
+
+// The length of a point's second in seconds: 1, or less for the last one, cut at `duration`.
+double point_seconds(const load::SeriesPoint& p, Duration duration) {
+  const double left = std::chrono::duration<double>(duration).count() - static_cast<double>(p.second);
+  return left > 0 && left < 1 ? left : 1.0;
+}
+
+}  // namespace
+
+nlohmann::ordered_json series_json(const std::vector<load::SeriesPoint>& series, Duration duration) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& p : series)
+    out.push_back({{"t_s", p.second + 1},
+                   {"calls", p.calls},
+                   {"rps", std::round(static_cast<double>(p.calls) / point_seconds(p, duration) * 10) / 10},
+                   {"errors", p.errors},
+                   {"p50", ms(p.p50_ns)},
+                   {"p99", ms(p.p99_ns)}});
+  return out;
+}
+
+std::string series_summary_text(const std::vector<load::SeriesPoint>& series, Duration duration) {
+  if (series.size() < 3) return {};
+  std::vector<double> rates;
+  const load::SeriesPoint* worst = &series.front();
+  size_t with_errors = 0;
+  for (const auto& p : series) {
+    rates.push_back(static_cast<double>(p.calls) / point_seconds(p, duration));
+    if (p.p99_ns > worst->p99_ns) worst = &p;
+    if (p.errors) ++with_errors;
+  }
+  std::vector<double> sorted = rates;
+  std::sort(sorted.begin(), sorted.end());
+  std::string out;
+  out += fmt::format("  Calls/s:     {:.0f} min, {:.0f} median, {:.0f} max over {} seconds\n", sorted.front(),
+                     sorted[sorted.size() / 2], sorted.back(), series.size());
+  out += fmt::format("  Worst p99:   {} in second {}\n", human_ms(static_cast<double>(worst->p99_ns) / 1e6), worst->second + 1);
+  if (with_errors) {
+    const auto first = std::find_if(series.begin(), series.end(), [](const auto& p) { return p.errors > 0; });
+    out += fmt::format("  Errors:      in {} of {} seconds, from second {}\n", with_errors, series.size(), first->second + 1);
+  }
+  // The rate second by second as a sparkline, when it fits (up to 60 seconds).
+  if (series.size() <= 60 && sorted.back() > 0) {
+    static constexpr const char* k_levels[] = {"\u2581", "\u2582", "\u2583", "\u2584", "\u2585", "\u2586", "\u2587", "\u2588"};
+    std::string line;
+    for (double r : rates) line += k_levels[std::min<size_t>(7, static_cast<size_t>(r / sorted.back() * 7.999))];
+    out += "  Rate:        " + line + "\n";
+  }
   return out;
 }
 
@@ -137,6 +190,10 @@ void print_bench(Io& io, OutputFormat format, const load::LoadResult& r, const B
   text += fmt::format("  Throughput:  {:.1f} calls/s\n", r.rps());
   text += fmt::format("  CPU:         {:.0f} ms in grpcdx ({:.1f} us per call)\n", r.cpu_ms,
                       r.count ? r.cpu_ms * 1000 / static_cast<double>(r.count) : 0.0);
+  if (!c.rate_shape.empty() || !c.concurrency_shape.empty()) {
+    if (!c.rate_shape.empty()) text += fmt::format("  Rate:        {} calls/s\n", c.rate_shape);
+    if (!c.concurrency_shape.empty()) text += fmt::format("  In flight:   {} calls\n", c.concurrency_shape);
+  }
   if (c.kind != load::CallKind::unary) {
     const double secs = std::chrono::duration<double>(r.duration).count();
     text += fmt::format("  Messages:    {} sent, {} received ({:.1f} per call, {:.1f}/s)\n", r.messages_sent,
@@ -144,6 +201,8 @@ void print_bench(Io& io, OutputFormat format, const load::LoadResult& r, const B
                         secs > 0 ? static_cast<double>(r.messages_received) / secs : 0.0);
   }
   if (r.interrupted) text += paint("  Interrupted: stopped early; the figures cover the calls made\n", 33);
+  if (const std::string over_time = series_summary_text(r.series, r.duration); !over_time.empty())
+    text += "\n" + bold("Over time") + " (second by second)\n" + over_time;
 
   auto row = [&](const std::string& name, const load::Histogram& h) {
     return fmt::format("  {:<10}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}\n", name, human_ms(h.min() / 1e6),
@@ -183,17 +242,33 @@ void print_bench(Io& io, OutputFormat format, const load::LoadResult& r, const B
   io.out << text << std::flush;
 }
 
-std::string progress_line(uint64_t done, uint64_t total, Duration elapsed, Duration planned, int width) {
+std::string progress_line(uint64_t done, uint64_t total, Duration elapsed, Duration planned,
+                          const load::SeriesPoint* last, int columns) {
   double fraction = 0;
   if (total > 0) fraction = static_cast<double>(done) / static_cast<double>(total);
   else if (planned > Duration::zero()) fraction = static_cast<double>(elapsed.count()) / static_cast<double>(planned.count());
   fraction = std::clamp(fraction, 0.0, 1.0);
-  const int filled = static_cast<int>(fraction * width);
-  std::string bar;
-  for (int i = 0; i < width; ++i) bar += i < filled ? "\u2588" : "\u2591";
   const double secs = std::chrono::duration<double>(elapsed).count();
-  return fmt::format("{} {:3.0f}%  {} calls  {:.1f} s  {:.0f} calls/s", bar, fraction * 100, done, secs,
-                     secs > 0 ? static_cast<double>(done) / secs : 0.0);
+  const std::string figures = fmt::format("{:3.0f}%  {} calls  {:.1f} s", fraction * 100, done, secs);
+  std::string rate, p99;
+  if (last) {
+    // The last closed second: what the load is now, not the average since the start.
+    rate = fmt::format("  now {} calls/s", last->calls);
+    p99 = last->calls ? fmt::format(", p99 {}", human_ms(static_cast<double>(last->p99_ns) / 1e6)) : "";
+  } else {
+    rate = fmt::format("  {:.0f} calls/s", secs > 0 ? static_cast<double>(done) / secs : 0.0);
+  }
+  // What is left for the bar (and a space), keeping the last column free.
+  auto room = [&] { return columns - 2 - static_cast<int>(figures.size() + rate.size() + p99.size()); };
+  if (room() < 10) p99.clear();
+  int width = std::min(40, room());
+  std::string bar;
+  if (width >= 10) {
+    const int filled = static_cast<int>(fraction * width);
+    for (int i = 0; i < width; ++i) bar += i < filled ? "\u2588" : "\u2591";
+    bar += " ";
+  }
+  return bar + figures + rate + p99;
 }
 
 }  // namespace grpcdx::report

@@ -28,12 +28,15 @@ struct BenchContext {
   double rps = 0;          // 0: as fast as possible
   std::optional<BenchComparison> comparison;  // --compare: the change against the baseline
   std::string baseline_name;                  // the baseline's file name, for the text
+  std::string rate_shape;         // a --load-schedule as words ("step from 50 to 150 by 10 every 5s"), or ""
+  std::string concurrency_shape;  // a --concurrency-schedule as words, or ""
 };
 
 // SPEC's JSON: count, ok, duration_ms, rps, latency_ms{min,mean,p50,p90,p99,p999,max}, status,
 // then extra keys: latency_failed_ms (when calls failed), cpu_ms, cpu_us_per_call, warmup_calls,
 // interrupted, messages{...} for streaming methods, backends{address: calls} when they were
-// tracked, and compare{...} with a comparison.
+// tracked, series[{t_s, calls, rps, errors, p50, p99}] (one point a second), and compare{...} with
+// a comparison.
 nlohmann::ordered_json bench_json(const load::LoadResult& result, const BenchContext& context);
 
 // The min..max figures of a histogram of nanoseconds, in milliseconds rounded to microseconds.
@@ -63,8 +66,20 @@ std::vector<HistogramRow> latency_rows(const load::Histogram& histogram, int row
 // when max/min is large), each with a bar of up to `width` characters and its count.
 std::string latency_histogram_text(const load::Histogram& histogram, int rows, int width);
 
-// One progress line (no newline): a bar and the figures so far. `total` > 0 for -n runs;
-// otherwise `planned` is the -z duration.
-std::string progress_line(uint64_t done, uint64_t total, Duration elapsed, Duration planned, int width);
+// The series as SPEC's JSON: t_s is the end of each second (1 for the first); rps is its calls
+// over its length (the last second is cut at `duration`, the end of the last call); p50 and p99
+// in milliseconds.
+nlohmann::ordered_json series_json(const std::vector<load::SeriesPoint>& series, Duration duration);
+
+// One progress line (no newline) that fits in `columns`: a bar and the figures so far, and the
+// rate and p99 of the last closed second when there is one (else the average rate). `total` > 0
+// for -n runs; otherwise `planned` is the -z duration. On a narrow terminal the p99 goes first,
+// then the bar.
+std::string progress_line(uint64_t done, uint64_t total, Duration elapsed, Duration planned,
+                          const load::SeriesPoint* last_second, int columns);
+
+// A few lines on how the run went second by second (for the text report): the spread of the
+// per-second rate, the worst second's p99, the seconds with errors. Empty with fewer than 3 seconds.
+std::string series_summary_text(const std::vector<load::SeriesPoint>& series, Duration duration);
 
 }  // namespace grpcdx::report

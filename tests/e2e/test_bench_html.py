@@ -82,6 +82,34 @@ def png_pixels(path):
     return width, height, rows
 
 
+class Charts(html.parser.HTMLParser):
+    """Collects the series charts: {svg id: [(class, data-points, [(x, y) of points])]}."""
+
+    def __init__(self):
+        super().__init__()
+        self.charts, self._svg = {}, None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "svg":
+            self._svg = attrs.get("id")
+        elif tag == "polyline" and self._svg:
+            pairs = [tuple(float(v) for v in p.split(",")) for p in attrs.get("points", "").split() if p]
+            for x, y in pairs:
+                assert 0 <= x <= 940 and 0 <= y <= 220, (x, y)
+            self.charts.setdefault(self._svg, []).append((attrs.get("class"), int(attrs["data-points"]), pairs))
+
+    def handle_endtag(self, tag):
+        if tag == "svg":
+            self._svg = None
+
+
+def parse_charts(page):
+    parser = Charts()
+    parser.feed(page)
+    return parser.charts
+
+
 class Figures(html.parser.HTMLParser):
     """Collects data-key -> (data-value, text) from a page, and the tags it uses."""
 
@@ -139,6 +167,11 @@ class BenchHtml(t.TestCase):
         cls.page_path = os.path.join(t.tmpdir(), "report.html")
         cls.result = t.run(["bench", cls.chaos.address, "--plaintext", METHOD, "-n", "600", "-c", "8",
                             "-d", '{"responseSize": 32}', "-o", "json", "--html", cls.page_path], timeout=60)
+        # A run of a few seconds whose rate steps up, for the charts over time.
+        cls.timed_path = os.path.join(t.tmpdir(), "timed.html")
+        cls.timed = t.run(["bench", cls.address, "--plaintext", METHOD, "-z", "2500ms", "--load-schedule", "step",
+                           "--load-start", "50", "--load-step", "150", "--load-step-duration", "1s",
+                           "--load-end", "200", "-o", "json", "--html", cls.timed_path], timeout=60)
 
     @classmethod
     def tearDownClass(cls):
@@ -178,6 +211,38 @@ class BenchHtml(t.TestCase):
                 attr, text = shown[key]
                 self.assertEqual(json.loads(attr), value)
                 self.assertEqual(json.loads(text.split(" ")[0]), value)  # the text a person reads
+
+    def timed_report(self):
+        rc, out, err = self.timed
+        self.assertEqual(rc, 0, err)
+        with open(self.timed_path, encoding="utf-8") as f:
+            return json.loads(out), f.read()
+
+    def check_charts(self, charts, points):
+        self.assertEqual([c[0] for c in charts["series-rps"]], ["line rps"])
+        self.assertEqual([c[0] for c in charts["series-errors"]], ["line errors"])
+        self.assertEqual([c[0] for c in charts["series-latency"]], ["line p50", "line p99"])
+        for chart in ("series-rps", "series-errors", "series-latency"):
+            for css, declared, drawn in charts[chart]:
+                with self.subTest(chart=chart, line=css):
+                    self.assertEqual(declared, points)
+                    self.assertEqual(len(drawn), points)
+                    xs = [x for x, _ in drawn]
+                    self.assertEqual(xs, sorted(xs))
+
+    def test_series_charts_have_one_point_a_second(self):
+        report, page = self.timed_report()
+        series = report["series"]
+        self.assertGreaterEqual(len(series), 3)
+        self.assertIn("Rate", page)
+        self.assertIn("step from 50 to 200 by 150 every 1s calls/s (open loop)", page)
+        charts = parse_charts(page)
+        self.check_charts(charts, len(series))
+        # The rate chart rises with the schedule: its second point is drawn higher (smaller y).
+        rps_points = charts["series-rps"][0][2]
+        self.assertLess(rps_points[1][1], rps_points[0][1] - 20)
+        first_page = self.page()
+        self.check_charts(parse_charts(first_page), len(self.report()["series"]))
 
     def test_page_has_parameters_and_command_line(self):
         page = self.page()
@@ -232,6 +297,17 @@ class BenchHtml(t.TestCase):
                         "no histogram bar in the screenshot")
         self.assertTrue(any(abs(r - 0x2d) < 12 and abs(g - 0xa4) < 12 and abs(b - 0x4e) < 12 for (r, g, b) in colours),
                         "no OK share in the screenshot")
+        # The charts over time: drawn (the p99 line's purple is on screen; the run is all OK, so no
+        # status has that colour), and with one point a second in the DOM Chromium built.
+        report_timed, _ = self.timed_report()
+        timed_url = "file://" + self.timed_path
+        timed_shot = os.path.join(t.tmpdir(), "timed.png")
+        run_chromium("--window-size=1200,3200", "--screenshot=" + timed_shot, timed_url)
+        _, _, timed_rows = png_pixels(timed_shot)
+        timed_colours = {pixel for row in timed_rows[::2] for pixel in row[::2]}
+        self.assertTrue(any(abs(r - 0x82) < 12 and abs(g - 0x50) < 12 and abs(b - 0xdf) < 12
+                            for (r, g, b) in timed_colours), "no p99 line in the screenshot")
+        self.check_charts(parse_charts(run_chromium("--dump-dom", timed_url)), len(report_timed["series"]))
         # The DOM Chromium built from the file carries the same figures as the JSON report.
         dom = run_chromium("--dump-dom", url)
         shown = parse_figures(dom).figures

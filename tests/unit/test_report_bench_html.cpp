@@ -42,7 +42,7 @@ std::map<std::string, std::string> figures(const std::string& page) {
 
 TEST_CASE("bench_html: the figures equal the JSON report's") {
   const auto r = sample_result();
-  report::BenchContext context{"grpc.testing.TestService/EmptyCall", "127.0.0.1:50051", load::CallKind::unary, 50, 1, 0, {}, {}};
+  report::BenchContext context{"grpc.testing.TestService/EmptyCall", "127.0.0.1:50051", load::CallKind::unary, 50, 1, 0, {}, {}, {}, {}};
   const std::string page = report::bench_html(r, context, {"grpcdx bench 127.0.0.1:50051 x", {{"Target", "127.0.0.1:50051"}}});
   const auto json = report::bench_json(r, context);
   const auto shown = figures(page);
@@ -61,7 +61,7 @@ TEST_CASE("bench_html: the figures equal the JSON report's") {
 
 TEST_CASE("bench_html: self-contained, escaped, with the charts and the command line") {
   const auto r = sample_result();
-  report::BenchContext context{"pkg.S/<M>", "host:1\"", load::CallKind::unary, 50, 1, 0, {}, {}};
+  report::BenchContext context{"pkg.S/<M>", "host:1\"", load::CallKind::unary, 50, 1, 0, {}, {}, {}, {}};
   const std::string page = report::bench_html(r, context, {"grpcdx bench 'a<b' -d '{\"x\": 1}'", {{"Request data", "<script>"}}});
   CHECK(page.starts_with("<!DOCTYPE html>"));
   CHECK(page.find("<script") == std::string::npos);
@@ -84,7 +84,7 @@ TEST_CASE("bench_html: self-contained, escaped, with the charts and the command 
 
 TEST_CASE("bench_html: a run without calls still makes a page") {
   load::LoadResult r;
-  report::BenchContext context{"pkg.S/M", "h:1", load::CallKind::unary, 1, 1, 0, {}, {}};
+  report::BenchContext context{"pkg.S/M", "h:1", load::CallKind::unary, 1, 1, 0, {}, {}, {}, {}};
   const std::string page = report::bench_html(r, context, {"grpcdx bench h:1 pkg.S/M", {}});
   CHECK(page.find("No calls finished") != std::string::npos);
   CHECK(page.find("data-key=\"count\" data-value=\"0\"") != std::string::npos);
