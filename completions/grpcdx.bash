@@ -145,10 +145,12 @@ _grpcdx() {
         -d|--data) _grpcdx_at_files "$cur"; return ;;
         -o|--output) _grpcdx_compgen -W "text json html csv prometheus" -- "$cur"; return ;;
         --lb) _grpcdx_compgen -W "pick_first round_robin" -- "$cur"; return ;;
-        --servername|--authority|-H|--header|--rpc-header|--reflect-header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--user-agent|--compare|--max-regression|-c|--concurrency|-n|--total|-z|--duration|--rps|--connections|--warmup|--max-error-rate|--max-p99|--emit) COMPREPLY=(); return ;;
+        --load-schedule) _grpcdx_compgen -W "const step line" -- "$cur"; return ;;
+        --concurrency-schedule) _grpcdx_compgen -W "const step line" -- "$cur"; return ;;
+        --servername|--authority|-H|--header|--rpc-header|--reflect-header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--user-agent|--compare|--max-regression|-c|--concurrency|-n|--total|-z|--duration|--rps|--load-start|--load-end|--load-step|--load-step-duration|--load-max-duration|--concurrency-start|--concurrency-end|--concurrency-step|--concurrency-step-duration|--concurrency-max-duration|--connections|--warmup|--max-error-rate|--max-p99|--emit) COMPREPLY=(); return ;;
       esac
       if [[ $cur == -* ]]; then
-        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --rpc-header --reflect-header --connect-timeout --timeout --keepalive --max-msg-size --user-agent --expand-headers --show-secrets -d --data --proto -I --import-path --protoset --use-reflection -o --output -v --verbose --out --lb --compare --max-regression --html -c --concurrency -n --total -z --duration --rps --connections --warmup --max-error-rate --max-p99 --emit --allow-unknown-fields" -- "$cur"
+        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --rpc-header --reflect-header --connect-timeout --timeout --keepalive --max-msg-size --user-agent --expand-headers --show-secrets -d --data --proto -I --import-path --protoset --use-reflection -o --output -v --verbose --out --lb --compare --max-regression --html -c --concurrency -n --total -z --duration --rps --load-schedule --load-start --load-end --load-step --load-step-duration --load-max-duration --concurrency-schedule --concurrency-start --concurrency-end --concurrency-step --concurrency-step-duration --concurrency-max-duration --connections --warmup --max-error-rate --max-p99 --emit --allow-unknown-fields" -- "$cur"
       fi
       ;;
     compat)

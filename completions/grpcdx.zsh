@@ -373,6 +373,18 @@ _grpcdx_bench() {
     '(-n --total)'{-n,--total}'[Number of calls to make (default 200 when -z is not given)]:total: ' \
     '(-z --duration)'{-z,--duration}'[Make calls for DUR (e.g. 30s); with -n, whichever ends first]:duration: ' \
     '--rps[Open loop at R calls per second, latency measured from each call'\''s due time (0 = as fast as possible)]:rps: ' \
+    '--load-schedule[How the rate changes over the run: const, step (by --load-step every --load-step-duration) or line (by --load-step every second), as ghz'\''s]:load-schedule:(const step line)' \
+    '--load-start[The rate at the start of a step or line schedule]:load-start: ' \
+    '--load-end[Where the rate stops changing (optional)]:load-end: ' \
+    '--load-step[The change of the rate at each step (step) or each second (line); negative to decrease]:load-step: ' \
+    '--load-step-duration[How long each step lasts (step schedule)]:load-step-duration: ' \
+    '--load-max-duration[Stop changing the rate after DUR; from then on it is --load-end when given]:load-max-duration: ' \
+    '--concurrency-schedule[How the concurrency changes over the run: const, step (by --concurrency-step every --concurrency-step-duration) or line (by --concurrency-step every second), as ghz'\''s]:concurrency-schedule:(const step line)' \
+    '--concurrency-start[The concurrency at the start of a step or line schedule]:concurrency-start: ' \
+    '--concurrency-end[Where the concurrency stops changing (optional)]:concurrency-end: ' \
+    '--concurrency-step[The change of the concurrency at each step (step) or each second (line); negative to decrease]:concurrency-step: ' \
+    '--concurrency-step-duration[How long each step lasts (step schedule)]:concurrency-step-duration: ' \
+    '--concurrency-max-duration[Stop changing the concurrency after DUR; from then on it is --concurrency-end when given]:concurrency-max-duration: ' \
     '--connections[Spread the calls over K connections]:connections: ' \
     '--warmup[Make calls for DUR first, left out of the figures]:warmup: ' \
     '--max-error-rate[Exit 7 when more than P percent of calls fail]:max-error-rate: ' \

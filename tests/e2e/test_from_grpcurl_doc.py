@@ -17,7 +17,9 @@ alts-target-service-account""".split()
 HEALTH_PROBE_FLAGS = """addr service connect-timeout rpc-timeout tls tls-no-verify tls-ca-cert
 tls-client-cert tls-client-key tls-server-name user-agent rpc-header v alts spiffe gzip""".split()
 GHZ_FLAGS = """call insecure skipTLS cacert cert key cname authority proto protoset i d D m
-reflect-metadata c n z r t connections connect-timeout keepalive skipFirst O o""".split()
+reflect-metadata c n z r t connections connect-timeout keepalive skipFirst O o load-schedule load-start
+load-end load-step load-step-duration load-max-duration concurrency-schedule concurrency-start
+concurrency-end concurrency-step concurrency-step-duration concurrency-max-duration""".split()
 
 SECTIONS = {"grpcurl": (["list", "describe", "call"], GRPCURL_FLAGS),
             "ghz": (["bench"], GHZ_FLAGS),

@@ -201,6 +201,19 @@ class Progress(t.ServedTestCase):
         self.assertEqual(err, "")
         self.assertTrue(json.loads(out)["count"] > 0)
 
+    def test_progress_shows_the_last_seconds_rate_and_p99(self):
+        # 300 calls/s for 2.5 s: from about 2 s on the first second is closed and the line shows
+        # its rate and p99 instead of the average.
+        rc, out, err = run_tty(self.bench("-z", "2500ms", "--rps", "300", "-o", "json"), tty_out=False, tty_err=True)
+        self.assertEqual(rc, 0, err)
+        lines = [ANSI.sub("", l) for l in err.split("\r") if "now " in l]
+        self.assertTrue(lines, repr(err[-400:]))
+        match = re.search(r"now (\d+) calls/s, p99 [\d.]+ (ms|s)", lines[-1])
+        self.assertTrue(match, lines[-1])
+        self.assertGreater(int(match.group(1)), 100)
+        self.assertLessEqual(int(match.group(1)), 310)
+        self.assertEqual(len(json.loads(out)["series"]), 3)
+
     def test_progress_bar_fits_the_terminal(self):
         for cols in (60, 120):
             with self.subTest(cols=cols):
