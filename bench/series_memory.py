@@ -84,7 +84,8 @@ def main():
     series = report.get("series", [])
     summary = {"duration_s": seconds, "rps": args.rps, "concurrency": args.concurrency, "loadavg_at_start": load,
                "calls": report["count"], "series_points": len(series),
-               "series_points_expected": int(report["duration_ms"] // 1000) + 1,
+               "series_points_expected": int(report["duration_ms"] // 1000) + (
+                   0 if report["duration_ms"] >= 1000 and report["duration_ms"] % 1000 < 250 else 1),
                "rss_kib_at_settle": first, "rss_kib_at_end": last, "rss_kib_max": max(after) if after else 0,
                "growth_kib": last - first, "samples": len(samples)}
     if args.json:

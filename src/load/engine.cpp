@@ -373,13 +373,15 @@ void LoadRun::follow_concurrency(Clock::time_point now) {
   }
 }
 
-void LoadRun::collect_series(int64_t before) {
+void LoadRun::collect_series(int64_t before, bool fold_next) {
   for (; m_series_next < before; ++m_series_next) {
     Histogram latency;
     uint64_t errors = 0;
+    const bool fold = fold_next && m_series_next + 1 == before;
     for (auto& shard : m_shards) {
       std::lock_guard lock(shard->mutex);
       shard->series.take(m_series_next, latency, errors);
+      if (fold) shard->series.take(before, latency, errors);
     }
     m_series.push_back(close_second(m_series_next, latency, errors));
   }
@@ -451,7 +453,15 @@ Result<LoadResult> LoadRun::run() {
     last_end = std::max(last_end, shard->last_end);
   }
   // The last seconds: every one up to the second of the last call's end.
-  if (result.latency.count() > 0) collect_series(second_of(last_end - m_measure_start) + 1);
+  if (result.latency.count() > 0) {
+    const Duration span = last_end - m_measure_start;
+    const int64_t last = second_of(span);
+    // Folding needs both seconds open: a second closes a grace period (1 s) after it ends.
+    if (last >= 1 && span - std::chrono::seconds(last) < k_series_sliver && m_series_next <= last - 1)
+      collect_series(last, true);
+    else
+      collect_series(last + 1);
+  }
   for (auto& shard : m_shards) {
     std::lock_guard lock(shard->mutex);
     result.series_late += shard->series.late() + shard->series.lost();

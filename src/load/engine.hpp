@@ -102,7 +102,9 @@ struct LoadResult {
   // With track_backends: measured calls per server address that answered ("127.0.0.1:50051").
   std::map<std::string, uint64_t> backends;
   // The measured calls second by second (by the time each ended), from second 0 to the second of
-  // the last call's end; calls recorded too late for their second are counted in series_late.
+  // the last call's end; a last second shorter than k_series_sliver is folded into the one before
+  // (so the last point covers up to 1.25 s). Calls recorded too late for their second are counted
+  // in series_late.
   std::vector<SeriesPoint> series;
   uint64_t series_late = 0;
   double rps() const {
@@ -148,7 +150,9 @@ class LoadRun {
   void fail(Error error);
   void park(Slot& slot);                         // closed loop: the slot waits for the concurrency to rise
   void follow_concurrency(Clock::time_point now);  // applies the concurrency schedule at `now`
-  void collect_series(int64_t before);           // closes every second < before into m_series
+  // Closes every second < before into m_series; with fold_next, second `before` (a sliver at the
+  // end of the run) is closed into the point of second before - 1.
+  void collect_series(int64_t before, bool fold_next = false);
 
   static int slot_count(const LoadOptions& options);
 

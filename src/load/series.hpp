@@ -30,6 +30,10 @@ inline int64_t second_of(Duration t) { return t.count() / 1'000'000'000; }
 // in the series.
 inline constexpr Duration k_series_grace = std::chrono::seconds(1);
 
+// A last second shorter than this (the tail of the calls in flight when issuing stopped) is
+// folded into the second before it, so the series does not end in a sliver with a meaningless rate.
+inline constexpr Duration k_series_sliver = std::chrono::milliseconds(250);
+
 // The seconds that may be closed at `elapsed` after the measured part began: every second < the
 // result.
 inline int64_t closable_before(Duration elapsed) {

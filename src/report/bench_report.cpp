@@ -74,10 +74,11 @@ nlohmann::ordered_json bench_json(const load::LoadResult& r, const BenchContext&
 
 namespace {
 
-// The length of a point's second in seconds: 1, or less for the last one, cut at `duration`.
-double point_seconds(const load::SeriesPoint& p, Duration duration) {
+// The length of a point in seconds: 1, except the last, which runs from its second to `duration`
+// (less than a second, or up to 1.25 s when a sliver was folded into it).
+double point_seconds(const load::SeriesPoint& p, Duration duration, bool last) {
   const double left = std::chrono::duration<double>(duration).count() - static_cast<double>(p.second);
-  return left > 0 && left < 1 ? left : 1.0;
+  return last && left > 0 ? left : 1.0;
 }
 
 }  // namespace
@@ -87,7 +88,7 @@ nlohmann::ordered_json series_json(const std::vector<load::SeriesPoint>& series,
   for (const auto& p : series)
     out.push_back({{"t_s", p.second + 1},
                    {"calls", p.calls},
-                   {"rps", std::round(static_cast<double>(p.calls) / point_seconds(p, duration) * 10) / 10},
+                   {"rps", std::round(static_cast<double>(p.calls) / point_seconds(p, duration, &p == &series.back()) * 10) / 10},
                    {"errors", p.errors},
                    {"p50", ms(p.p50_ns)},
                    {"p99", ms(p.p99_ns)}});
@@ -100,7 +101,7 @@ std::string series_summary_text(const std::vector<load::SeriesPoint>& series, Du
   const load::SeriesPoint* worst = &series.front();
   size_t with_errors = 0;
   for (const auto& p : series) {
-    rates.push_back(static_cast<double>(p.calls) / point_seconds(p, duration));
+    rates.push_back(static_cast<double>(p.calls) / point_seconds(p, duration, &p == &series.back()));
     if (p.p99_ns > worst->p99_ns) worst = &p;
     if (p.errors) ++with_errors;
   }
@@ -119,7 +120,7 @@ std::string series_summary_text(const std::vector<load::SeriesPoint>& series, Du
     static constexpr const char* k_levels[] = {"\u2581", "\u2582", "\u2583", "\u2584", "\u2585", "\u2586", "\u2587", "\u2588"};
     std::string line;
     for (double r : rates) line += k_levels[std::min<size_t>(7, static_cast<size_t>(r / sorted.back() * 7.999))];
-    out += "  Rate:        " + line + "\n";
+    out += "  Shape:       " + line + "\n";
   }
   return out;
 }
@@ -181,8 +182,9 @@ void print_bench(Io& io, OutputFormat format, const load::LoadResult& r, const B
   text += fmt::format("  Method:      {} ({}) on {}\n", c.method, load::kind_name(c.kind), c.target);
   text += fmt::format("  Load:        {} concurrent over {} connection{}, {}\n", c.concurrency, c.connections,
                       c.connections == 1 ? "" : "s",
-                      c.rps > 0 ? fmt::format("open loop at {} calls/s (latency from the due time)", c.rps)
-                                : std::string("closed loop, as fast as possible"));
+                      !c.rate_shape.empty() ? std::string("open loop at a scheduled rate (latency from the due time)")
+                      : c.rps > 0           ? fmt::format("open loop at {} calls/s (latency from the due time)", c.rps)
+                                            : std::string("closed loop, as fast as possible"));
   text += fmt::format("  Calls:       {} ({} OK, {} failed{}){}\n", r.count, r.ok, failed,
                       r.count ? fmt::format(", {:.2f}% errors", 100.0 * static_cast<double>(failed) / static_cast<double>(r.count)) : "",
                       r.warmup_calls ? fmt::format(" after {} warmup calls", r.warmup_calls) : "");
@@ -191,7 +193,7 @@ void print_bench(Io& io, OutputFormat format, const load::LoadResult& r, const B
   text += fmt::format("  CPU:         {:.0f} ms in grpcdx ({:.1f} us per call)\n", r.cpu_ms,
                       r.count ? r.cpu_ms * 1000 / static_cast<double>(r.count) : 0.0);
   if (!c.rate_shape.empty() || !c.concurrency_shape.empty()) {
-    if (!c.rate_shape.empty()) text += fmt::format("  Rate:        {} calls/s\n", c.rate_shape);
+    if (!c.rate_shape.empty()) text += fmt::format("  Rate:        {} (calls/s)\n", c.rate_shape);
     if (!c.concurrency_shape.empty()) text += fmt::format("  In flight:   {} calls\n", c.concurrency_shape);
   }
   if (c.kind != load::CallKind::unary) {

@@ -67,8 +67,8 @@ std::vector<HistogramRow> latency_rows(const load::Histogram& histogram, int row
 std::string latency_histogram_text(const load::Histogram& histogram, int rows, int width);
 
 // The series as SPEC's JSON: t_s is the end of each second (1 for the first); rps is its calls
-// over its length (the last second is cut at `duration`, the end of the last call); p50 and p99
-// in milliseconds.
+// over its length (the last point runs to `duration`, the end of the last call); p50 and p99 in
+// milliseconds.
 nlohmann::ordered_json series_json(const std::vector<load::SeriesPoint>& series, Duration duration);
 
 // One progress line (no newline) that fits in `columns`: a bar and the figures so far, and the
