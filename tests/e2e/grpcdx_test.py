@@ -102,20 +102,25 @@ def _stop(proc):
 
 
 @contextlib.contextmanager
-def _server(argv, what, timeout=20):
+def _server(argv, what, timeout=20, count=None):
+    """Starts a server that prints its address as its first line and yields the address; with
+    `count`, one that prints `count` addresses a line each, and yields their list."""
     err_path = os.path.join(tmpdir(), "server-%d.stderr" % time.monotonic_ns())
     with open(err_path, "wb") as err_file:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=err_file)
     try:
-        address = _read_first_line(proc, timeout)
-        if address is None or not _ADDRESS_RE.match(address):
-            _stop(proc)
-            with open(err_path, "rb") as f:
-                stderr = f.read().decode(errors="replace")
-            raise AssertionError("%s did not print its address as its first line (got %r); "
-                                 "stderr: %s" % (what, address, stderr.strip()))
-        yield address
+        addresses = []
+        for _ in range(count or 1):
+            address = _read_first_line(proc, timeout)
+            if address is None or not _ADDRESS_RE.match(address):
+                _stop(proc)
+                with open(err_path, "rb") as f:
+                    stderr = f.read().decode(errors="replace")
+                raise AssertionError("%s did not print its address as its first line (got %r); "
+                                     "stderr: %s" % (what, address, stderr.strip()))
+            addresses.append(address)
+        yield addresses if count else addresses[0]
     finally:
         _stop(proc)
     # A server that crashed or leaked (under ASan) fails the tests that used it.
@@ -144,11 +149,13 @@ def python_server(*extra):
     return _server(argv, "python_server.py " + " ".join(map(str, extra)))
 
 
-def descriptor_server(protoset):
-    """Context manager: descriptor_server.py, a python3-grpcio server whose hand-written reflection
-    describes the files of `protoset` (a FileDescriptorSet); yields its address."""
-    argv = [PYTHON, os.path.join(HERE, "descriptor_server.py"), protoset]
-    return _server(argv, "descriptor_server.py " + os.path.basename(protoset))
+def descriptor_servers(protosets):
+    """Context manager: descriptor_server.py, a python3-grpcio process whose hand-written reflection
+    describes the files of each of `protosets` (FileDescriptorSets) on a port of its own; yields
+    the addresses in the same order."""
+    argv = [PYTHON, os.path.join(HERE, "descriptor_server.py")] + list(protosets)
+    return _server(argv, "descriptor_server.py " + " ".join(map(os.path.basename, protosets)),
+                   count=len(protosets))
 
 
 def rss_kib(pid):
