@@ -77,7 +77,10 @@ struct ProxyLoop {
   std::unique_ptr<grpc::ServerCompletionQueue> cq;
   std::thread thread;
   grpc::Alarm shutdown_alarm;      // stop(): ends the calls still open (see ProxyCall::shut_down)
-  std::set<ProxyCall*> calls;      // started calls of this loop; touched by its thread only
+  // The started calls of this loop, linked through the calls themselves (no allocation per call);
+  // touched by its thread only.
+  ProxyCall* calls = nullptr;
+  size_t call_count = 0;
   std::vector<ProxyCall*> flush;   // calls holding something back until the queue is idle
 };
 
@@ -97,10 +100,9 @@ class ProxyCore final {
   void run(ProxyLoop& loop);
 
   // Called by a started call when it is completely done; wakes stop().
-  void forget(ProxyCall* call) {
+  void forget() {
     std::lock_guard lock(mutex);
-    active.erase(call);
-    idle.notify_all();
+    if (--active == 0) idle.notify_all();
   }
 
   Injector injector;
@@ -114,7 +116,7 @@ class ProxyCore final {
 
   std::mutex mutex;
   std::condition_variable idle;
-  std::set<ProxyCall*> active;  // guarded by mutex
+  size_t active = 0;            // calls started and not yet done; guarded by mutex
   bool stopping = false;        // guarded by mutex
 };
 
@@ -172,6 +174,8 @@ class ProxyCall final {
     if (--m_pending == 0) destroy();
   }
 
+  ProxyCall* next() const { return m_next; }
+
   // Ends the call with UNAVAILABLE because the proxy stops (on the loop's thread).
   void shut_down() {
     if (m_delay_alarm) m_delay_alarm->Cancel();
@@ -196,9 +200,9 @@ class ProxyCall final {
     {
       std::lock_guard lock(m_core.mutex);
       stopping = m_core.stopping;
-      m_core.active.insert(this);
+      ++m_core.active;
     }
-    m_loop.calls.insert(this);
+    link();
     // The next call of this loop; while stopping too, so late calls get UNAVAILABLE at once (a
     // request made after the server shut down fails at once, and is freed then).
     (new ProxyCall(m_core, m_loop))->request();
@@ -600,17 +604,35 @@ class ProxyCall final {
     m_down.Finish(status, tag(Event::down_finish));
   }
 
+  void link() {
+    m_next = m_loop.calls;
+    if (m_next) m_next->m_prev = this;
+    m_loop.calls = this;
+    ++m_loop.call_count;
+  }
+
+  void unlink() {
+    if (m_prev)
+      m_prev->m_next = m_next;
+    else
+      m_loop.calls = m_next;
+    if (m_next) m_next->m_prev = m_prev;
+    --m_loop.call_count;
+  }
+
   void destroy() {
     if (m_started) {
       m_core.injector.release(m_plan);
-      m_loop.calls.erase(this);
-      m_core.forget(this);
+      unlink();
+      m_core.forget();
     }
     delete this;
   }
 
   ProxyCore& m_core;
   ProxyLoop& m_loop;
+  ProxyCall* m_prev = nullptr;  // in m_loop.calls once started
+  ProxyCall* m_next = nullptr;
   std::array<Tag, static_cast<size_t>(Event::loop_shutdown)> m_tags{};
   int m_pending = 0;  // operations and timers outstanding; the call frees itself at zero
   grpc::GenericServerContext m_ctx;
@@ -666,11 +688,12 @@ void ProxyCore::run(ProxyLoop& loop) {
       flush();
       continue;
     }
-    if (!loop.flush.empty() && ++since_flush >= std::max(k_flush_min, k_flush_per_call * loop.calls.size())) flush();
+    if (!loop.flush.empty() && ++since_flush >= std::max(k_flush_min, k_flush_per_call * loop.call_count)) flush();
     auto* tag = static_cast<Tag*>(raw);
     if (tag->event == Event::loop_shutdown) {
       // Copy first: a call shut down here may free itself on a later event, not now.
-      std::vector<ProxyCall*> open(loop.calls.begin(), loop.calls.end());
+      std::vector<ProxyCall*> open;
+      for (ProxyCall* call = loop.calls; call; call = call->next()) open.push_back(call);
       for (ProxyCall* call : open) call->shut_down();
       continue;
     }
@@ -688,7 +711,7 @@ void Proxy::stop(std::chrono::milliseconds grace) {
   auto& core = *m_core;
   std::unique_lock lock(core.mutex);
   core.stopping = true;
-  core.idle.wait_for(lock, grace, [&] { return core.active.empty(); });
+  core.idle.wait_for(lock, grace, [&] { return core.active == 0; });
   lock.unlock();
   // Each loop ends its open calls with UNAVAILABLE on its own thread.
   for (auto& loop : core.loops) loop->shutdown_alarm.Set(loop->cq.get(), gpr_time_0(GPR_CLOCK_REALTIME), &k_loop_shutdown_tag);
@@ -696,7 +719,7 @@ void Proxy::stop(std::chrono::milliseconds grace) {
   // The upstream halves may finish just after the server: wait for them (bounded) before the
   // queues stop. If some never finish, keep everything alive rather than free memory in use.
   lock.lock();
-  bool drained = core.idle.wait_for(lock, std::chrono::seconds(5), [&] { return core.active.empty(); });
+  bool drained = core.idle.wait_for(lock, std::chrono::seconds(5), [&] { return core.active == 0; });
   lock.unlock();
   if (!drained) {
     for (auto& loop : core.loops) loop->thread.detach();
