@@ -90,6 +90,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=5, help="alternating direct/proxy rounds (default 5)")
     ap.add_argument("--streams", type=int, default=1000, help="streams held open through the proxy (default 1000)")
     ap.add_argument("--hold", type=float, default=1.0, help="seconds the streams are held (default 1)")
+    ap.add_argument("--old-grpcdx", metavar="PATH",
+                    help="also measure the proxy of this (earlier) grpcdx binary in the same rounds, as 'old'")
     ap.add_argument("--force", action="store_true", help="measure even when the machine is busy")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     ap.add_argument("--check", action="store_true", help="exit 7 when a target is missed")
@@ -103,39 +105,47 @@ def main():
         server, upstream = start([args.server])
     else:
         server, upstream = start([args.grpcdx, "serve", "--listen", "127.0.0.1:0"])
-    proxy = None
+    proxy = old = None
     try:
         proxy, address = start([args.grpcdx, "chaos", "--listen", "127.0.0.1:0", "--target", upstream, "--plaintext"])
-        # Warm both paths up (connections, the proxy's first calls).
-        run_client([args.client, upstream, "200", str(args.concurrency)])
-        run_client([args.client, address, "200", str(args.concurrency)])
+        paths = [("direct", upstream, None), ("proxy", address, proxy)]
+        if args.old_grpcdx:
+            old, old_address = start([args.old_grpcdx, "chaos", "--listen", "127.0.0.1:0", "--target", upstream,
+                                      "--plaintext"])
+            paths.append(("old", old_address, old))
+        # Warm every path up (connections, the proxy's first calls).
+        for _, target, _ in paths:
+            run_client([args.client, target, "200", str(args.concurrency)])
         rss_start = rss_kib(proxy.pid)
         rounds = []
         for i in range(args.rounds):
-            order = (("direct", upstream), ("proxy", address))
-            if i % 2:
-                order = order[::-1]
+            order = paths[i % len(paths):] + paths[:i % len(paths)]  # each path leads in turn
             row = {}
-            for name, target in order:
+            for name, target, process in order:
                 watched = {"server": server.pid}
-                if name == "proxy":
-                    watched["proxy"] = proxy.pid
+                if process:
+                    watched["proxy"] = process.pid
                 for key, value in measured_run(args.client, target, args.calls, args.concurrency, watched).items():
                     row[name + "_" + key] = value
-            for name, target in order:
+            for name, target, _ in order:
                 r = measured_run(args.client, target, args.latency_calls, 1, {})
                 row[name + "_c1_p50_us"] = r["p50_us"]
                 row[name + "_c1_p99_us"] = r["p99_us"]
             row["rps_ratio"] = row["proxy_rps"] / row["direct_rps"]
             row["added_p50_us"] = row["proxy_c1_p50_us"] - row["direct_c1_p50_us"]
             row["added_p99_us"] = row["proxy_c1_p99_us"] - row["direct_c1_p99_us"]
+            if old:
+                row["old_rps_ratio"] = row["old_rps"] / row["direct_rps"]
+                row["old_added_p50_us"] = row["old_c1_p50_us"] - row["direct_c1_p50_us"]
+                row["old_added_p99_us"] = row["old_c1_p99_us"] - row["direct_c1_p99_us"]
             rounds.append(row)
         rss_loaded = rss_kib(proxy.pid)
         held = asyncio.run(hold_streams(address, args.streams, args.hold)) if args.streams else 0
         rss_end = rss_kib(proxy.pid)
     finally:
-        if proxy:
-            stop(proxy)
+        for process in (proxy, old):
+            if process:
+                stop(process)
         stop(server)
 
     keys = sorted(rounds[0])
@@ -166,6 +176,12 @@ def main():
         print("| proxy CPU per call, -c %d | | %.1f us | |" % (args.concurrency, m["proxy_proxy_cpu_us"]))
         print("| proxy context switches per call (vol / invol) | | %.2f / %.2f | |" % (m["proxy_proxy_cs_vol"],
                                                                                    m["proxy_proxy_cs_invol"]))
+        if old:
+            print("| old proxy: calls/s, -c %d | | %.0f | %.3f |" % (args.concurrency, m["old_rps"], m["old_rps_ratio"]))
+            print("| old proxy: p50 / p99, -c 1 | | %.0f / %.0f us | +%.0f / +%.0f us |" % (
+                m["old_c1_p50_us"], m["old_c1_p99_us"], m["old_added_p50_us"], m["old_added_p99_us"]))
+            print("| old proxy: CPU per call, switches per call (vol / invol) | | %.1f us, %.2f / %.2f | |" % (
+                m["old_proxy_cpu_us"], m["old_proxy_cs_vol"], m["old_proxy_cs_invol"]))
         print("\nupstream %s, medians of %d rounds (%d calls at -c %d, %d at -c 1), 1-minute load %.2f at the start; "
               "calls/s ratio by round: %s" % (args.upstream, args.rounds, args.calls, args.concurrency,
                                              args.latency_calls, load, summary["rounds_rps_ratio"]))
