@@ -25,7 +25,7 @@ KEYS = ("rps", "p50_ms", "p99_ms", "p999_ms", "cpu_us_per_call", "cs_vol_per_cal
 def client_argv(args, name, address):
     if name == "baseline":
         return [args.baseline, address, str(args.calls), str(args.concurrency)]
-    argv = [args.grpcdx, "bench", address, "grpc.testing.TestService/UnaryCall", "--plaintext", "-n", str(args.calls),
+    argv = [args.old_grpcdx if name == "old" else args.grpcdx, "bench", address, "grpc.testing.TestService/UnaryCall", "--plaintext", "-n", str(args.calls),
             "-c", str(args.concurrency), "-o", "json"]
     if args.upstream == "minimal":  # it has no reflection service
         argv += ["-I", args.proto_dir, "--proto", "grpc/testing/test.proto"]
@@ -37,7 +37,7 @@ def one_run(args, name, address, server_pid):
     out, usage = run_measured(client_argv(args, name, address))
     after = proc_usage(server_pid)
     r = json.loads(out)
-    if name == "grpcdx":
+    if name != "baseline":
         r = {"count": r["count"], "ok": r["ok"], "rps": r["rps"], "p50_ms": r["latency_ms"]["p50"],
              "p99_ms": r["latency_ms"]["p99"], "p999_ms": r["latency_ms"]["p999"]}
     if r["count"] != args.calls or r["ok"] != args.calls:
@@ -62,6 +62,8 @@ def main():
     ap.add_argument("--calls", type=int, default=50000, help="calls per run (default 50000)")
     ap.add_argument("--concurrency", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=5, help="alternating runs of each client (default 5)")
+    ap.add_argument("--old-grpcdx", metavar="PATH",
+                    help="also run this (earlier) grpcdx binary's bench in the same rounds, as 'old'")
     ap.add_argument("--force", action="store_true", help="measure even when the machine is busy")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     ap.add_argument("--check", action="store_true", help="exit 7 when a ratio misses its target")
@@ -75,11 +77,12 @@ def main():
         server, address = start([args.server])
     else:
         server, address = start([args.grpcdx, "serve", "--listen", "127.0.0.1:0"])
-    rows = {"grpcdx": [], "baseline": []}
+    names = ["baseline", "grpcdx"] + (["old"] if args.old_grpcdx else [])
+    rows = {name: [] for name in names}
     try:
         for i in range(args.rounds):
-            # Alternate who goes first: the second run of a round finds the server warmer.
-            for name in (("baseline", "grpcdx") if i % 2 == 0 else ("grpcdx", "baseline")):
+            # Each client leads in turn: the second run of a round finds the server warmer.
+            for name in names[i % len(names):] + names[:i % len(names)]:
                 rows[name].append(one_run(args, name, address, server.pid))
     finally:
         stop(server)
@@ -95,12 +98,16 @@ def main():
     summary["rps_ratio"] = round(summary["grpcdx"]["rps"] / summary["baseline"]["rps"], 3)
     summary["p99_ratio"] = round(summary["grpcdx"]["p99_ms"] / summary["baseline"]["p99_ms"], 3)
     summary["cpu_ratio"] = round(summary["grpcdx"]["cpu_us_per_call"] / summary["baseline"]["cpu_us_per_call"], 3)
+    if args.old_grpcdx:
+        summary["old_rps_ratio"] = round(summary["old"]["rps"] / summary["baseline"]["rps"], 3)
+        summary["old_p99_ratio"] = round(summary["old"]["p99_ms"] / summary["baseline"]["p99_ms"], 3)
+        summary["old_cpu_ratio"] = round(summary["old"]["cpu_us_per_call"] / summary["baseline"]["cpu_us_per_call"], 3)
     if args.json:
         print(json.dumps(summary))
     else:
         print("| client | calls/s | p50 ms | p99 ms | p99.9 ms | CPU us/call | switches/call vol / invol | server CPU us/call |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
-        for name in ("grpcdx", "baseline"):
+        for name in names[1:] + names[:1]:
             s = summary[name]
             print("| %s | %.0f | %.3f | %.3f | %.3f | %.1f | %.3f / %.3f | %.1f |" % (
                 name, s["rps"], s["p50_ms"], s["p99_ms"], s["p999_ms"], s["cpu_us_per_call"], s["cs_vol_per_call"],
@@ -109,6 +116,9 @@ def main():
               "upstream %s, load %.2f at start); calls/s ratio by round: %s" % (
                   summary["rps_ratio"], summary["p99_ratio"], summary["cpu_ratio"], args.rounds, args.calls,
                   args.concurrency, args.upstream, load, summary["rounds_rps_ratio"]))
+        if args.old_grpcdx:
+            print("old/baseline: calls/s %.3f, p99 %.3f, CPU per call %.3f" % (
+                summary["old_rps_ratio"], summary["old_p99_ratio"], summary["old_cpu_ratio"]))
     min_rps, max_p99, max_cpu = (0.95, 1.10, 1.0) if args.upstream == "minimal" else (0.9, 1.1, None)
     if args.check and (summary["rps_ratio"] < min_rps or summary["p99_ratio"] > max_p99 or
                        (max_cpu is not None and summary["cpu_ratio"] > max_cpu)):
