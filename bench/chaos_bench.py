@@ -167,8 +167,8 @@ def main():
         print("| figure | direct | through the proxy | ratio / added |")
         print("|---|---:|---:|---:|")
         print("| calls/s, -c %d | %.0f | %.0f | %.3f |" % (args.concurrency, m["direct_rps"], m["proxy_rps"], m["rps_ratio"]))
-        print("| p50, -c 1 | %.0f us | %.0f us | +%.0f us |" % (m["direct_c1_p50_us"], m["proxy_c1_p50_us"], m["added_p50_us"]))
-        print("| p99, -c 1 | %.0f us | %.0f us | +%.0f us |" % (m["direct_c1_p99_us"], m["proxy_c1_p99_us"], m["added_p99_us"]))
+        print("| p50, -c 1 | %.0f us | %.0f us | %+.0f us |" % (m["direct_c1_p50_us"], m["proxy_c1_p50_us"], m["added_p50_us"]))
+        print("| p99, -c 1 | %.0f us | %.0f us | %+.0f us |" % (m["direct_c1_p99_us"], m["proxy_c1_p99_us"], m["added_p99_us"]))
         print("| upstream CPU per call, -c %d | %.1f us | %.1f us | |" % (args.concurrency, m["direct_server_cpu_us"],
                                                                        m["proxy_server_cpu_us"]))
         print("| client CPU per call, -c %d | %.1f us | %.1f us | |" % (args.concurrency, m["direct_client_cpu_us"],
@@ -178,7 +178,7 @@ def main():
                                                                                    m["proxy_proxy_cs_invol"]))
         if old:
             print("| old proxy: calls/s, -c %d | | %.0f | %.3f |" % (args.concurrency, m["old_rps"], m["old_rps_ratio"]))
-            print("| old proxy: p50 / p99, -c 1 | | %.0f / %.0f us | +%.0f / +%.0f us |" % (
+            print("| old proxy: p50 / p99, -c 1 | | %.0f / %.0f us | %+.0f / %+.0f us |" % (
                 m["old_c1_p50_us"], m["old_c1_p99_us"], m["old_added_p50_us"], m["old_added_p99_us"]))
             print("| old proxy: CPU per call, switches per call (vol / invol) | | %.1f us, %.2f / %.2f | |" % (
                 m["old_proxy_cpu_us"], m["old_proxy_cs_vol"], m["old_proxy_cs_invol"]))
