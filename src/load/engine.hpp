@@ -26,6 +26,10 @@
 #include "load/histogram.hpp"
 #include "load/request_set.hpp"
 
+namespace grpc::internal {
+class RpcMethod;
+}
+
 namespace grpcdx::load {
 
 using Clock = std::chrono::steady_clock;
@@ -138,6 +142,9 @@ class LoadRun {
   LoadOptions m_opt;
   RequestSet& m_requests;
   std::vector<std::unique_ptr<grpc::GenericStub>> m_stubs;
+  // Unary calls: the method registered on each channel, as a generated stub registers its
+  // methods, so a call needs no per-call copy of its path (GenericStub's calls are unregistered).
+  std::vector<std::unique_ptr<grpc::internal::RpcMethod>> m_methods;
   std::vector<std::unique_ptr<Shard>> m_shards;
   std::vector<std::unique_ptr<Slot>> m_slots;
   Clock::time_point m_start, m_measure_start, m_deadline;
