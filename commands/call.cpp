@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 
+#include "channelz/stall_view.hpp"
 #include "codec/json_codec.hpp"
 #include "commands/command.hpp"
 #include "commands/common_flags.hpp"
@@ -16,7 +17,6 @@
 #include "rpc/status_hints.hpp"
 #include "schema/protoset_out.hpp"
 #include "stream/replay_file.hpp"
-#include "channelz/stall_view.hpp"
 #include "stream/stall_monitor.hpp"
 
 namespace grpcdx::commands {

@@ -10,6 +10,7 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/util/message_differencer.h>
 
+#include "channelz/stall_view.hpp"
 #include "codec/json_codec.hpp"
 #include "commands/command.hpp"
 #include "commands/common_flags.hpp"
@@ -22,7 +23,6 @@
 #include "rpc/status_hints.hpp"
 #include "stream/pacing.hpp"
 #include "stream/replay_file.hpp"
-#include "channelz/stall_view.hpp"
 #include "stream/stall_monitor.hpp"
 
 namespace grpcdx::commands {

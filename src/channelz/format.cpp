@@ -9,7 +9,6 @@
 
 #include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
-#include <google/protobuf/util/time_util.h>
 
 namespace grpcdx::channelz {
 
