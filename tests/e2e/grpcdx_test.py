@@ -453,3 +453,33 @@ def chaos(upstream, *extra, output="json"):
         yield c
     finally:
         c.stop()
+
+
+SLOW_SECOND = '{"responseParameters": [{"size": 1}, {"size": 1, "intervalUs": 8000000}]}'
+
+
+def check_channelz_peer(test, address):
+    """`grpcdx channelz` against a peer we did not write (grpc-go, grpc-js): its servers and
+    sockets with both flow-control windows, and a recv_idle stall (a response 8 s late) that the
+    report joins with the server's view of the connection."""
+    out = test.assert_ok(run(["channelz", address, "--plaintext", "-o", "json"]))
+    snap = json.loads(out)
+    test.assertTrue(snap["servers"], snap)
+    test.assertTrue(snap["sockets"], snap)
+    socket = snap["sockets"][0]
+    test.assertIn("remote", socket)
+    test.assertIn("localFlowControlWindow", socket["data"], socket)
+    test.assertIn("remoteFlowControlWindow", socket["data"], socket)
+    text = test.assert_ok(run(["channelz", address, "--plaintext"]))
+    test.assertRegex(text, r"Sockets of server \d+")
+    rc, out, err = run(["call", address, "grpc.testing.TestService/StreamingOutputCall", "--plaintext",
+                        "-o", "json", "-d", SLOW_SECOND, "--stall-timeout", "1s"])
+    test.assertEqual(rc, 5, out + err)
+    stall = events(out, "stall")[0]
+    test.assertEqual(stall["kind"], "recv_idle")
+    view = stall.get("server_view")
+    test.assertIsNotNone(view, stall)
+    test.assertIsInstance(view["local_flow_control_window"], int, view)
+    test.assertIsInstance(view["remote_flow_control_window"], int, view)
+    test.assertGreaterEqual(view["messages_received"], 1, view)
+    test.assertIn("the handler is stuck", view["which_side"])
