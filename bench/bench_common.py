@@ -1,5 +1,6 @@
 # What the benchmark harnesses in bench/ share: the busy-machine check, starting a grpcdx
-# process that prints its address first, stopping it, and reading a process's memory.
+# process that prints its address first, stopping it, and reading a process's memory, CPU time
+# and context switches.
 import os
 import select
 import signal
@@ -62,3 +63,40 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_usage(pid):
+    """(CPU seconds, voluntary, involuntary context switches) of a running process: CPU from
+    /proc/PID/stat (all its threads, ended ones too), switches summed over its current threads."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / TICK
+    vol = invol = 0
+    for task in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, task)) as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        vol += int(line.split()[1])
+                    elif line.startswith("nonvoluntary_ctxt_switches:"):
+                        invol += int(line.split()[1])
+        except FileNotFoundError:
+            pass  # the thread ended meanwhile
+    return cpu, vol, invol
+
+
+def run_measured(argv):
+    """Runs argv to its end; returns (stdout text, its rusage from wait4: the user and system
+    time and context switches of all its threads). Raises RuntimeError on a non-zero exit."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # The clients print one line and little on stderr: reading one pipe after the other cannot
+    # fill the second. wait4 (not communicate) so the rusage is this child's own.
+    out, err = proc.stdout.read(), proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError("%s: exit %d: %s" % (" ".join(argv), proc.returncode, err.decode(errors="replace")))
+    return out.decode(), usage

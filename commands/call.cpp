@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 
+#include "channelz/stall_view.hpp"
 #include "codec/json_codec.hpp"
 #include "commands/command.hpp"
 #include "commands/common_flags.hpp"
@@ -178,7 +179,10 @@ Result<int> run_call(const CallOptions& opt, Io& io) {
   if (stall_timeout) {
     detector.emplace(*stall_timeout);
     stream::observe_progress(sink, *detector);
-    monitor.emplace(*detector, p.channel, stream::StallMonitorOptions{fail_on_stall},
+    stream::StallMonitorOptions stall_options{fail_on_stall};
+    // The server's view of this connection in the report, when the server offers channelz.
+    stall_options.server_view = channelz::server_view_lookup(conn, channelz::k_stall_lookup_budget);
+    monitor.emplace(*detector, p.channel, stall_options,
                     [&](const stream::StallEvent& event) {
                       std::lock_guard lock(out_mutex);
                       report.stall(event, !fail_on_stall);

@@ -30,6 +30,7 @@ void register_chaos(CLI::App& app, CommandSlot& slot);
 void register_interop(CLI::App& app, CommandSlot& slot);
 void register_bench(CLI::App& app, CommandSlot& slot);
 void register_compat(CLI::App& app, CommandSlot& slot);
+void register_channelz(CLI::App& app, CommandSlot& slot);
 void register_serve(CLI::App& app, CommandSlot& slot);
 void register_demo(CLI::App& app, CommandSlot& slot);
 void register_version(CLI::App& app, CommandSlot& slot);

@@ -181,10 +181,13 @@ Result<int> run_demo(Io& io) {
        fmt::format("$ grpcdx describe {} grpc.testing.TestService --plaintext --protoset-out {} > /dev/null", addr,
                    protoset)},
       {"A stalled stream caught: the server answers 2 messages, then goes silent with the stream open "
-       "(exit 5)",
+       "(exit 5); the server's own view of the connection (channelz) says which side stopped",
        {"call", addr, "grpc.testing.TestService/StreamingOutputCall", "--plaintext", "-H", "x-grpcdx-stall-after: 2",
         "--stall-timeout", "500ms", "-d", R"({"responseParameters": [{"size": 1}, {"size": 2}, {"size": 3}]})"},
        k_exit_stall},
+      {"Channelz: the server's own view of its connections (grpc.channelz.v1.Channelz): streams, messages "
+       "and the last message each way, per socket",
+       {"channelz", addr, "--plaintext"}},
       {"Bench: 2000 unary calls, 20 in flight: throughput, latency percentiles, status counts",
        {"bench", addr, "grpc.testing.TestService/UnaryCall", "--plaintext", "-n", "2000", "-c", "20", "-d",
         R"({"responseSize": 16})"}},

@@ -14,6 +14,7 @@
 #include <vector>
 #include <thread>
 
+#include <absl/synchronization/mutex.h>
 #include <fmt/format.h>
 
 #include "commands/argv_hints.hpp"
@@ -46,6 +47,10 @@ int main(int argc, char** argv) {
   // gRPC core logs to stderr by default; a diagnostic tool prints its own errors instead.
   if (!std::getenv("GRPC_VERBOSITY")) setenv("GRPC_VERBOSITY", "NONE", 1);
   std::signal(SIGPIPE, SIG_IGN);
+  // Debian builds abseil without NDEBUG, so every absl::Mutex lock inside gRPC runs abseil's
+  // lock-order (deadlock) graph check, a debugging aid: 12 % of the chaos proxy's instructions
+  // per call (docs/performance.md). It checks abseil's own users, never grpcdx's behaviour.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   // --color is global and valid anywhere on the line: it is taken out before CLI11 parses, so
   // the fast path below (declare only the named subcommand) still sees the command first.

@@ -25,7 +25,7 @@ constexpr std::array k_commands = {
     Entry{"probe", register_probe},       Entry{"conn", register_conn},
     Entry{"health", register_health},     Entry{"chaos", register_chaos},
     Entry{"interop", register_interop},   Entry{"bench", register_bench},
-    Entry{"compat", register_compat, true},
+    Entry{"compat", register_compat, true},  Entry{"channelz", register_channelz},
     Entry{"serve", register_serve},       Entry{"demo", register_demo},
     Entry{"completion", register_completion}, Entry{"version", register_version},
     Entry{"help", register_help},

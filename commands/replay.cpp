@@ -10,6 +10,7 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/util/message_differencer.h>
 
+#include "channelz/stall_view.hpp"
 #include "codec/json_codec.hpp"
 #include "commands/command.hpp"
 #include "commands/common_flags.hpp"
@@ -173,7 +174,10 @@ Result<int> run_replay(const ReplayOptions& opt, Io& io) {
   const bool fail_on_stall = opt.on_stall == "fail";
   stream::StallDetector detector(*stall_timeout);
   stream::observe_progress(sink, detector);
-  stream::StallMonitor monitor(detector, p.channel, stream::StallMonitorOptions{fail_on_stall},
+  stream::StallMonitorOptions stall_options{fail_on_stall};
+  // The server's view of this connection in the report, when the server offers channelz.
+  stall_options.server_view = channelz::server_view_lookup(conn, channelz::k_stall_lookup_budget);
+  stream::StallMonitor monitor(detector, p.channel, stall_options,
                                [&](const stream::StallEvent& event) {
                                  std::lock_guard lock(out_mutex);
                                  clear_progress();

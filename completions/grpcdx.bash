@@ -31,13 +31,13 @@ _grpcdx() {
   fi
   for (( i = 1; i < COMP_CWORD; i++ )); do
     case "${COMP_WORDS[i]}" in
-      list|describe|call|replay|probe|conn|health|chaos|interop|bench|compat|serve|demo|completion|version|help) cmd="${COMP_WORDS[i]}"; break ;;
+      list|describe|call|replay|probe|conn|health|chaos|interop|bench|compat|channelz|serve|demo|completion|version|help) cmd="${COMP_WORDS[i]}"; break ;;
     esac
   done
 
   case "$cmd" in
     "")
-      _grpcdx_compgen -W "list describe call replay probe conn health chaos interop bench compat serve demo completion version help -h --help --help-all --color" -- "$cur"
+      _grpcdx_compgen -W "list describe call replay probe conn health chaos interop bench compat channelz serve demo completion version help -h --help --help-all --color" -- "$cur"
       ;;
     list)
       case "$prev" in
@@ -165,6 +165,16 @@ _grpcdx() {
         _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --rpc-header --reflect-header --connect-timeout --timeout --keepalive --max-msg-size --user-agent --expand-headers --show-secrets --max-time --proto -I --import-path --protoset --use-reflection --server-protoset --service --json --fail-on -o --output -v --verbose" -- "$cur"
       fi
       ;;
+    channelz)
+      case "$prev" in
+        --cacert|--cert|--key) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
+        -o|--output) _grpcdx_compgen -W "text json" -- "$cur"; return ;;
+        --servername|--authority|-H|--header|--rpc-header|--reflect-header|--connect-timeout|--timeout|--keepalive|--max-msg-size|--user-agent|--max-time|--socket) COMPREPLY=(); return ;;
+      esac
+      if [[ $cur == -* ]]; then
+        _grpcdx_compgen -W "-h --help --help-all --plaintext --insecure --cacert --cert --key --servername --authority -H --header --rpc-header --reflect-header --connect-timeout --timeout --keepalive --max-msg-size --user-agent --expand-headers --show-secrets --max-time --socket -o --output -v --verbose" -- "$cur"
+      fi
+      ;;
     serve)
       case "$prev" in
         --tls-cert|--tls-key|--client-ca) compopt -o filenames 2>/dev/null; _grpcdx_compgen -f -- "$cur"; return ;;
@@ -196,7 +206,7 @@ _grpcdx() {
       if [[ $cur == -* ]]; then
         _grpcdx_compgen -W "-h --help --help-all --man" -- "$cur"
       else
-        _grpcdx_compgen -W "list describe call replay probe conn health chaos interop bench compat serve demo completion version help" -- "$cur"
+        _grpcdx_compgen -W "list describe call replay probe conn health chaos interop bench compat channelz serve demo completion version help" -- "$cur"
       fi
       ;;
   esac

@@ -26,6 +26,7 @@ _grpcdx_commands() {
     'interop:Run the standard gRPC interop cases against a grpc.testing.TestService server'
     'bench:Load test a method: throughput, latency percentiles and status counts'
     'compat:Check that a server'\''s schema is wire-compatible with the client'\''s .proto files (for CI)'
+    'channelz:Show a server'\''s own view of its connections (grpc.channelz.v1.Channelz): sockets, streams, messages, flow-control windows, channels'
     'serve:Run the built-in test server: grpc.testing.TestService, health and reflection'
     'demo:Start a built-in server and walk through the commands against it'
     'completion:Print a shell completion script (bash, zsh or fish)'
@@ -430,6 +431,34 @@ _grpcdx_compat() {
     '::target: '
 }
 
+_grpcdx_channelz() {
+  _arguments -s -S \
+    '(-h --help)'{-h,--help}'[Print this help message and exit]' \
+    '--help-all[Show help for every command]' \
+    '--plaintext[Use plaintext HTTP/2 (h2c), no TLS]' \
+    '--insecure[Use TLS but skip verifying the server certificate]' \
+    '--cacert[Trust this CA bundle (PEM) instead of the system roots]:cacert:_files' \
+    '--cert[Client certificate (PEM) for mutual TLS]:cert:_files' \
+    '--key[Client private key (PEM) for mutual TLS]:key:_files' \
+    '--servername[Name used for SNI and to check the server certificate]:servername: ' \
+    '--authority[Value of the :authority pseudo-header]:authority: ' \
+    '*'{-H,--header}'[Request metadata '\''key: value'\'' (repeatable; -bin keys take base64)]:header: ' \
+    '*--rpc-header[Like -H, but only on the command'\''s own RPCs, not on reflection (repeatable)]:rpc-header: ' \
+    '*--reflect-header[Like -H, but only on server reflection requests (repeatable)]:reflect-header: ' \
+    '--connect-timeout[Give up connecting after this long]:connect-timeout: ' \
+    '--timeout[Deadline of each RPC (e.g. 2s)]:timeout: ' \
+    '--keepalive[HTTP/2 keepalive ping interval]:keepalive: ' \
+    '--max-msg-size[Largest message accepted, in bytes (e.g. 4MB)]:max-msg-size: ' \
+    '--user-agent[Put TEXT before gRPC'\''s own user-agent (as -H '\''user-agent: TEXT'\'')]:user-agent: ' \
+    '--expand-headers[Replace ${NAME} in header values with the environment variable NAME]' \
+    '--show-secrets[Do not redact secrets (authorization, cookies, tokens) in -v output and --record files]' \
+    '--max-time[Bound the whole command (connecting, reflection, every RPC); exit 68 when it fires]:max-time: ' \
+    '--socket[Show this one socket (an id from the SOCKET column) in full]:socket: ' \
+    '(-o --output)'{-o,--output}'[Output format]:output:(text json)' \
+    '(-v --verbose)'{-v,--verbose}'[Show headers, trailers and timings]' \
+    ':target: '
+}
+
 _grpcdx_serve() {
   _arguments -s -S \
     '(-h --help)'{-h,--help}'[Print this help message and exit]' \
@@ -473,7 +502,7 @@ _grpcdx_help() {
     '(-h --help)'{-h,--help}'[Print this help message and exit]' \
     '--help-all[Show help for every command]' \
     '--man[Print the whole manual as a man page (roff): grpcdx help --man > grpcdx.1]' \
-    '::command:(list describe call replay probe conn health chaos interop bench compat serve demo completion version help)'
+    '::command:(list describe call replay probe conn health chaos interop bench compat channelz serve demo completion version help)'
 }
 
 _grpcdx() {
@@ -500,6 +529,7 @@ _grpcdx() {
         interop) _grpcdx_interop ;;
         bench) _grpcdx_bench ;;
         compat) _grpcdx_compat ;;
+        channelz) _grpcdx_channelz ;;
         serve) _grpcdx_serve ;;
         demo) _grpcdx_demo ;;
         completion) _grpcdx_completion ;;

@@ -2,6 +2,14 @@
 // async generic upstream call on the same completion queue, driven by one loop thread. Each
 // direction holds at most two messages (the one being written on the other side and the next
 // one read), so HTTP/2 flow control holds end to end while reading and writing overlap.
+//
+// Coalescing: a call without a stream fault holds back what it would send (the upstream call's
+// start, the response headers, a response) until its loop's queue has no more events ready, or
+// until it can send it together with what follows: the request with the client's half-close
+// and the upstream headers in one upstream batch, a response with the headers and the status in
+// one downstream batch. What arrives together leaves together (a unary call costs 9 batches
+// instead of 13); what arrives alone leaves as soon as the loop is idle, so nothing waits for a
+// later event (docs/performance.md).
 #include "chaos/proxy.hpp"
 
 #include <algorithm>
@@ -31,6 +39,14 @@ namespace {
 // Loop threads (each a completion queue and the thread draining it). One thread handles every
 // event of a call without hand-offs; measured in docs/performance.md.
 constexpr int k_loops = 1;
+
+// When its queue never runs dry under load, a loop sends what its calls hold back at the latest
+// after this many events per open call (at least k_flush_min): a few passes over the queue, in
+// which a call's own events that were already under way come back (its response and status
+// come two completions apart). At 2, a third of the responses at -c 50 still left before their
+// status, in a write of their own (docs/performance.md).
+constexpr size_t k_flush_per_call = 4;
+constexpr size_t k_flush_min = 16;
 
 // How close to its deadline a client's cancellation counts as the deadline firing.
 constexpr std::chrono::milliseconds k_deadline_slack{100};
@@ -63,7 +79,11 @@ struct ProxyLoop {
   std::unique_ptr<grpc::ServerCompletionQueue> cq;
   std::thread thread;
   grpc::Alarm shutdown_alarm;      // stop(): ends the calls still open (see ProxyCall::shut_down)
-  std::set<ProxyCall*> calls;      // started calls of this loop; touched by its thread only
+  // The started calls of this loop, linked through the calls themselves (no allocation per call);
+  // touched by its thread only.
+  ProxyCall* calls = nullptr;
+  size_t call_count = 0;
+  std::vector<ProxyCall*> flush;   // calls holding something back until the queue is idle
 };
 
 // What every call shares: the injector, the upstream stub, the loops, the set of open calls.
@@ -82,10 +102,9 @@ class ProxyCore final {
   void run(ProxyLoop& loop);
 
   // Called by a started call when it is completely done; wakes stop().
-  void forget(ProxyCall* call) {
+  void forget() {
     std::lock_guard lock(mutex);
-    active.erase(call);
-    idle.notify_all();
+    if (--active == 0) idle.notify_all();
   }
 
   Injector injector;
@@ -99,7 +118,7 @@ class ProxyCore final {
 
   std::mutex mutex;
   std::condition_variable idle;
-  std::set<ProxyCall*> active;  // guarded by mutex
+  size_t active = 0;            // calls started and not yet done; guarded by mutex
   bool stopping = false;        // guarded by mutex
 };
 
@@ -109,6 +128,7 @@ enum class Event {
   requested, done, delay, cancel_timer,              // the call arrived; it ended; timers
   down_read, down_write, down_finish,                // downstream: the client's side
   up_start, up_headers, up_read, up_write, up_writes_done, up_finish,  // upstream
+  flush,                                             // the loop is idle: send what was held back
   loop_shutdown                                      // ProxyLoop::shutdown_alarm (no call)
 };
 
@@ -150,10 +170,13 @@ class ProxyCall final {
       case Event::up_write: on_up_write(ok); break;
       case Event::up_writes_done: break;
       case Event::up_finish: on_up_finish(); break;
+      case Event::flush: on_flush(); break;
       case Event::loop_shutdown: break;
     }
     if (--m_pending == 0) destroy();
   }
+
+  ProxyCall* next() const { return m_next; }
 
   // Ends the call with UNAVAILABLE because the proxy stops (on the loop's thread).
   void shut_down() {
@@ -179,9 +202,9 @@ class ProxyCall final {
     {
       std::lock_guard lock(m_core.mutex);
       stopping = m_core.stopping;
-      m_core.active.insert(this);
+      ++m_core.active;
     }
-    m_loop.calls.insert(this);
+    link();
     // The next call of this loop; while stopping too, so late calls get UNAVAILABLE at once (a
     // request made after the server shut down fails at once, and is freed then).
     (new ProxyCall(m_core, m_loop))->request();
@@ -244,13 +267,12 @@ class ProxyCall final {
     if (m_core.upstream.rpc_timeout) deadline = std::min(deadline, after(*m_core.upstream.rpc_timeout));
     if (deadline != std::chrono::system_clock::time_point::max()) m_up_ctx.set_deadline(deadline);
     m_up = m_core.stub.PrepareCall(&m_up_ctx, m_ctx.method(), m_loop.cq.get());
-    m_pending += 2;
-    m_up_write_pending = true;  // until the start is done: it is a write batch of its own
-    m_up->StartCall(tag(Event::up_start));
-    // Responses are read once the upstream's headers arrived (on_up_headers), so they reach
-    // the client after those headers.
-    m_up_headers_pending = true;
-    m_up->ReadInitialMetadata(tag(Event::up_headers));
+    // A stream fault counts and times what is written one message at a time: no coalescing.
+    m_coalesce = !m_plan.stream;
+    if (m_coalesce)
+      queue_flush();  // the upstream call starts with the first request, or when the loop is idle
+    else
+      start_up(false, false);
     if (m_plan.stream && m_plan.stream->kind == FaultKind::cancel && m_plan.stream->after_duration) {
       m_cancel_alarm = std::make_unique<grpc::Alarm>();
       ++m_pending;
@@ -260,10 +282,94 @@ class ProxyCall final {
     down_read();
   }
 
+  // Starts the upstream call: with the staged request (in m_request_out) in the same batch as
+  // the headers, and the half-close too when `last`; or the headers alone.
+  void start_up(bool with_request, bool last) {
+    m_up_started = true;
+    m_up_write_pending = true;
+    ++m_pending;
+    if (with_request) {
+      m_up_ctx.set_initial_metadata_corked(true);  // the headers wait for the first write
+      m_up->StartCall(nullptr);                     // corked: no batch of its own, no event
+      grpc::WriteOptions options;
+      if (last) {
+        options.set_last_message();
+        m_sent_writes_done = true;
+      }
+      m_up->Write(m_request_out, options, tag(Event::up_write));
+    } else {
+      m_up->StartCall(tag(Event::up_start));  // the start is a write batch of its own
+    }
+    // Responses are read once the upstream's headers arrived (on_up_headers), so they reach
+    // the client after those headers.
+    m_up_headers_pending = true;
+    ++m_pending;
+    m_up->ReadInitialMetadata(tag(Event::up_headers));
+  }
+
+  void queue_flush() {
+    if (m_flush_queued) return;
+    m_flush_queued = true;
+    ++m_pending;
+    m_loop.flush.push_back(this);
+  }
+
+  // The loop ran out of events: start the upstream call and send the client what was held back.
+  void on_flush() {
+    m_flush_queued = false;
+    if (!m_up_started && m_up && can_forward()) {
+      start_up(m_request_staged, false);
+      m_request_staged = false;
+    }
+    flush_down();
+  }
+
+  // Sends the held-back response (with the headers when they have not gone) or the headers.
+  void flush_down() {
+    if (m_finished || m_down_write_pending || m_finish_pending) return;
+    if (m_response_staged) {
+      m_response_staged = false;
+      m_headers_ready = false;
+      m_down_write_pending = true;
+      ++m_pending;
+      m_down.Write(m_response_out, tag(Event::down_write));
+    } else if (m_headers_ready) {
+      m_headers_ready = false;
+      m_down_write_pending = true;
+      m_headers_sent_alone = true;
+      ++m_pending;
+      m_down.SendInitialMetadata(tag(Event::down_write));
+    }
+  }
+
+  // Before the upstream call started: the first request waits in m_request_out while the next
+  // read tells whether the client half-closed after it.
+  void on_first_requests(bool ok) {
+    if (ok && !m_request_staged) {
+      m_request_out.Clear();
+      m_request_out.Swap(&m_request);
+      m_request_staged = true;
+      down_read();
+      return;
+    }
+    if (ok) {  // a second request: the first goes now, this one after it
+      m_request_ready = true;
+      start_up(true, false);
+    } else {
+      m_down_half_closed = true;
+      start_up(m_request_staged, m_request_staged);  // without a request, WritesDone follows the start
+    }
+    m_request_staged = false;
+  }
+
   // --- downstream: the client's side ---
   void on_down_read(bool ok) {
     m_down_read_pending = false;
     if (!can_forward()) return;
+    if (!m_up_started) {
+      on_first_requests(ok);
+      return;
+    }
     if (ok)
       m_request_ready = true;
     else
@@ -327,6 +433,12 @@ class ProxyCall final {
       std::string key = to_string(k);
       if (!is_hop_key(key)) m_ctx.AddInitialMetadata(key, to_string(v));
     }
+    if (m_coalesce) {  // they go with the first response or the status, or when the loop is idle
+      m_headers_ready = true;
+      queue_flush();
+      up_read();
+      return;
+    }
     // The headers go now, on their own: a server may send them long before its first message.
     m_down_write_pending = true;
     m_headers_sent_alone = true;
@@ -373,7 +485,7 @@ class ProxyCall final {
 
   // Reads the next response unless one is being read or waits for the write slot.
   void up_read() {
-    if (!m_up || m_up_read_pending || m_up_headers_pending || m_response_ready || m_up_ended || m_up_abandoned) return;
+    if (!m_up_started || m_up_read_pending || m_up_headers_pending || m_response_ready || m_up_ended || m_up_abandoned) return;
     m_up_read_pending = true;
     ++m_pending;
     m_up->Read(&m_response, tag(Event::up_read));
@@ -391,10 +503,15 @@ class ProxyCall final {
   // Writes the response that was read to the client once the previous write (or the headers)
   // went; the next read fills m_response meanwhile.
   void forward_response() {
-    if (!m_response_ready || m_down_write_pending) return;
+    if (!m_response_ready || m_down_write_pending || m_response_staged) return;
     m_response_out.Clear();
     m_response_out.Swap(&m_response);
     m_response_ready = false;
+    if (m_coalesce) {  // it goes with the status, or when the loop is idle
+      m_response_staged = true;
+      queue_flush();
+      return;
+    }
     m_down_write_pending = true;
     ++m_pending;
     m_down.Write(m_response_out, tag(Event::down_write));
@@ -403,7 +520,7 @@ class ProxyCall final {
   // Writes the request that was read upstream once the previous write is done; after the last
   // one, passes the client's half-close on.
   void forward_request() {
-    if (!m_up || m_up_write_pending) return;
+    if (!m_up_started || m_up_write_pending) return;
     if (m_request_ready) {
       m_request_out.Clear();
       m_request_out.Swap(&m_request);
@@ -459,7 +576,7 @@ class ProxyCall final {
   // Asks for the upstream status once nothing else of it is outstanding and it ended (or was
   // abandoned): Finish may not overlap the headers' read, and comes after the last message.
   void finish_upstream() {
-    if (!m_up || m_up_finish_requested || m_up_headers_pending || m_up_read_pending) return;
+    if (!m_up_started || m_up_finish_requested || m_up_headers_pending || m_up_read_pending) return;
     if (!m_up_ended && !m_up_abandoned) return;
     m_up_finish_requested = true;
     ++m_pending;
@@ -480,20 +597,44 @@ class ProxyCall final {
       m_shutdown_status = true;
     if (m_finish_code < 0) m_finish_code = status.error_code();
     ++m_pending;
+    if (m_response_staged) {  // one batch: the held-back response (and headers) and the status
+      m_response_staged = false;
+      ++m_delivered;
+      m_down.WriteAndFinish(m_response_out, grpc::WriteOptions(), status, tag(Event::down_finish));
+      return;
+    }
     m_down.Finish(status, tag(Event::down_finish));
+  }
+
+  void link() {
+    m_next = m_loop.calls;
+    if (m_next) m_next->m_prev = this;
+    m_loop.calls = this;
+    ++m_loop.call_count;
+  }
+
+  void unlink() {
+    if (m_prev)
+      m_prev->m_next = m_next;
+    else
+      m_loop.calls = m_next;
+    if (m_next) m_next->m_prev = m_prev;
+    --m_loop.call_count;
   }
 
   void destroy() {
     if (m_started) {
       m_core.injector.release(m_plan);
-      m_loop.calls.erase(this);
-      m_core.forget(this);
+      unlink();
+      m_core.forget();
     }
     delete this;
   }
 
   ProxyCore& m_core;
   ProxyLoop& m_loop;
+  ProxyCall* m_prev = nullptr;  // in m_loop.calls once started
+  ProxyCall* m_next = nullptr;
   std::array<Tag, static_cast<size_t>(Event::loop_shutdown)> m_tags{};
   int m_pending = 0;  // operations and timers outstanding; the call frees itself at zero
   grpc::GenericServerContext m_ctx;
@@ -507,6 +648,12 @@ class ProxyCall final {
   grpc::ByteBuffer m_request, m_request_out, m_response, m_response_out;
   std::unique_ptr<grpc::Alarm> m_delay_alarm, m_cancel_alarm;
   bool m_started = false;
+  bool m_coalesce = false;        // hold back what can go later in one batch (no stream fault)
+  bool m_flush_queued = false;    // in m_loop.flush
+  bool m_up_started = false;      // the upstream call's StartCall was made
+  bool m_request_staged = false;  // m_request_out holds the first request, not yet written
+  bool m_headers_ready = false;   // the upstream headers are in m_ctx, not yet sent
+  bool m_response_staged = false; // m_response_out holds a response, not yet written
   bool m_up_headers_pending = false, m_up_read_pending = false, m_up_write_pending = false;
   bool m_up_ended = false, m_up_abandoned = false, m_up_finish_requested = false, m_up_done = false;
   bool m_down_read_pending = false, m_down_write_pending = false, m_headers_sent_alone = false;
@@ -527,11 +674,28 @@ Tag k_loop_shutdown_tag{nullptr, Event::loop_shutdown};
 void ProxyCore::run(ProxyLoop& loop) {
   void* raw = nullptr;
   bool ok = false;
-  while (loop.cq->Next(&raw, &ok)) {
+  size_t since_flush = 0;
+  auto flush = [&] {
+    since_flush = 0;
+    std::vector<ProxyCall*> calls;
+    calls.swap(loop.flush);
+    for (ProxyCall* call : calls) call->on_event(Event::flush, true);
+  };
+  while (true) {
+    // Block only when no call holds anything back; otherwise poll, and flush once idle.
+    const auto deadline = loop.flush.empty() ? gpr_inf_future(GPR_CLOCK_REALTIME) : gpr_time_0(GPR_CLOCK_REALTIME);
+    const auto got = loop.cq->AsyncNext(&raw, &ok, deadline);
+    if (got == grpc::CompletionQueue::SHUTDOWN) break;
+    if (got == grpc::CompletionQueue::TIMEOUT) {
+      flush();
+      continue;
+    }
+    if (!loop.flush.empty() && ++since_flush >= std::max(k_flush_min, k_flush_per_call * loop.call_count)) flush();
     auto* tag = static_cast<Tag*>(raw);
     if (tag->event == Event::loop_shutdown) {
       // Copy first: a call shut down here may free itself on a later event, not now.
-      std::vector<ProxyCall*> open(loop.calls.begin(), loop.calls.end());
+      std::vector<ProxyCall*> open;
+      for (ProxyCall* call = loop.calls; call; call = call->next()) open.push_back(call);
       for (ProxyCall* call : open) call->shut_down();
       continue;
     }
@@ -549,7 +713,7 @@ void Proxy::stop(std::chrono::milliseconds grace) {
   auto& core = *m_core;
   std::unique_lock lock(core.mutex);
   core.stopping = true;
-  core.idle.wait_for(lock, grace, [&] { return core.active.empty(); });
+  core.idle.wait_for(lock, grace, [&] { return core.active == 0; });
   lock.unlock();
   // Each loop ends its open calls with UNAVAILABLE on its own thread.
   for (auto& loop : core.loops) loop->shutdown_alarm.Set(loop->cq.get(), gpr_time_0(GPR_CLOCK_REALTIME), &k_loop_shutdown_tag);
@@ -557,7 +721,7 @@ void Proxy::stop(std::chrono::milliseconds grace) {
   // The upstream halves may finish just after the server: wait for them (bounded) before the
   // queues stop. If some never finish, keep everything alive rather than free memory in use.
   lock.lock();
-  bool drained = core.idle.wait_for(lock, std::chrono::seconds(5), [&] { return core.active.empty(); });
+  bool drained = core.idle.wait_for(lock, std::chrono::seconds(5), [&] { return core.active == 0; });
   lock.unlock();
   if (!drained) {
     for (auto& loop : core.loops) loop->thread.detach();

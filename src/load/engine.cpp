@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <thread>
 
+#include <grpcpp/impl/rpc_method.h>
 #include <grpcpp/support/client_callback.h>
 
 namespace grpcdx::load {
@@ -51,6 +52,8 @@ struct LoadRun::Shard {
 struct LoadRun::Slot {
   int id = 0;
   grpc::GenericStub* stub = nullptr;
+  grpc::ChannelInterface* channel = nullptr;          // the stub's channel
+  const grpc::internal::RpcMethod* method = nullptr;  // registered on that channel (unary calls)
   Shard* shard = nullptr;
 };
 
@@ -70,9 +73,9 @@ void done(Reactor* reactor, LoadRun& run, LoadRun::Slot& slot, LoadRun::Finished
   run.finish(slot, f);
 }
 
-// A unary call through the stub's one-batch callback path (the one a generated stub's
-// async()->Method(ctx, req, resp, callback) takes): a single completion per call, where a
-// ClientUnaryReactor takes two.
+// A unary call through the one-batch callback path a generated stub's
+// async()->Method(ctx, req, resp, callback) takes, on a method registered with the channel as a
+// generated stub's are: a single completion per call, where a ClientUnaryReactor takes two.
 class UnaryCall final {
  public:
   UnaryCall(LoadRun& run, LoadRun::Slot& slot, Clock::time_point intended, bool measured)
@@ -82,10 +85,11 @@ class UnaryCall final {
   }
   grpc::ClientContext& context() { return m_ctx; }
 
-  void start(grpc::GenericStub& stub, const std::string& method, grpc::ByteBuffer request) {
-    m_request = std::move(request);
-    stub.UnaryCall(&m_ctx, method, grpc::StubOptions(), &m_request, &m_response,
-                   [this](grpc::Status status) { on_done(status); });
+  // Takes `request`'s contents (a ByteBuffer has no move: each copy is an allocation).
+  void start(grpc::ChannelInterface* channel, const grpc::internal::RpcMethod& method, grpc::ByteBuffer& request) {
+    m_request.Swap(&request);
+    grpc::internal::CallbackUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
+        channel, method, &m_ctx, &m_request, &m_response, [this](grpc::Status status) { on_done(status); });
   }
 
  private:
@@ -170,13 +174,20 @@ LoadRun::LoadRun(LoadOptions options, RequestSet& requests)
   if (m_opt.concurrency_schedule)
     m_target = std::clamp(static_cast<int>(std::lround(schedule_value(*m_opt.concurrency_schedule, Duration::zero()))), 1,
                           m_opt.concurrency);
-  for (const auto& channel : m_opt.channels) m_stubs.push_back(std::make_unique<grpc::GenericStub>(channel));
+  for (const auto& channel : m_opt.channels) {
+    m_stubs.push_back(std::make_unique<grpc::GenericStub>(channel));
+    if (m_opt.kind == CallKind::unary)
+      m_methods.push_back(std::make_unique<grpc::internal::RpcMethod>(m_opt.method_path.c_str(),
+                                                                      grpc::internal::RpcMethod::NORMAL_RPC, channel));
+  }
   const int shards = std::min(m_opt.concurrency, k_max_shards);
   for (int i = 0; i < shards; ++i) m_shards.push_back(std::make_unique<Shard>());
   for (int i = 0; i < m_opt.concurrency; ++i) {
     auto slot = std::make_unique<Slot>();
     slot->id = i;
     slot->stub = m_stubs[static_cast<size_t>(i) % m_stubs.size()].get();
+    slot->channel = m_opt.channels[static_cast<size_t>(i) % m_opt.channels.size()].get();
+    if (!m_methods.empty()) slot->method = m_methods[static_cast<size_t>(i) % m_methods.size()].get();
     slot->shard = m_shards[static_cast<size_t>(i) % m_shards.size()].get();
     m_slots.push_back(std::move(slot));
   }
@@ -215,12 +226,12 @@ bool LoadRun::start_call(Slot& slot, Clock::time_point intended, bool measured) 
     if (m_opt.kind == CallKind::unary) {
       auto* call = new UnaryCall(*this, slot, intended, measured);
       if (m_opt.prepare) m_opt.prepare(call->context());
-      call->start(*slot.stub, m_opt.method_path, std::move(*request));
+      call->start(slot.channel, *slot.method, *request);
     } else {
       auto* call = new StreamCall(*this, slot, intended, measured);
       if (m_opt.prepare) m_opt.prepare(call->context());
-      std::vector<grpc::ByteBuffer> requests;
-      requests.push_back(std::move(*request));
+      std::vector<grpc::ByteBuffer> requests(1);
+      requests.back().Swap(&*request);
       call->start(*slot.stub, m_opt.method_path, std::move(requests));
     }
     return true;
@@ -233,7 +244,7 @@ bool LoadRun::start_call(Slot& slot, Clock::time_point intended, bool measured) 
       fail(request.error());
       return false;
     }
-    requests.push_back(std::move(*request));
+    requests.emplace_back().Swap(&*request);
   }
   auto* call = new StreamCall(*this, slot, intended, measured);
   if (m_opt.prepare) m_opt.prepare(call->context());

@@ -28,6 +28,10 @@
 #include "load/schedule.hpp"
 #include "load/series.hpp"
 
+namespace grpc::internal {
+class RpcMethod;
+}
+
 namespace grpcdx::load {
 
 using Clock = std::chrono::steady_clock;
@@ -159,6 +163,9 @@ class LoadRun {
   LoadOptions m_opt;
   RequestSet& m_requests;
   std::vector<std::unique_ptr<grpc::GenericStub>> m_stubs;
+  // Unary calls: the method registered on each channel, as a generated stub registers its
+  // methods, so a call needs no per-call copy of its path (GenericStub's calls are unregistered).
+  std::vector<std::unique_ptr<grpc::internal::RpcMethod>> m_methods;
   std::vector<std::unique_ptr<Shard>> m_shards;
   std::vector<std::unique_ptr<Slot>> m_slots;
   Clock::time_point m_start, m_measure_start, m_deadline;

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "channelz/stall_view.hpp"
 #include "codec/status_details.hpp"
 #include "core/base64.hpp"
 #include "core/printable.hpp"
@@ -54,8 +55,10 @@ std::string stall_summary(const stream::StallEvent& e) {
     case stream::TransportCheck::pending: transport = "transport check: no answer yet"; break;
     case stream::TransportCheck::not_run: transport = "transport not checked"; break;
   }
-  return fmt::format("{} (sent {}, received {}; channel {}; {})", what, e.stall.sent, e.stall.received,
-                     e.channel_state, transport);
+  std::string summary = fmt::format("{} (sent {}, received {}; channel {}; {})", what, e.stall.sent,
+                                    e.stall.received, e.channel_state, transport);
+  if (e.server_view) summary += "; server's view (channelz): " + channelz::which_side(e.stall, *e.server_view);
+  return summary;
 }
 
 void CallReport::stall(const stream::StallEvent& e, bool warn) {
@@ -68,6 +71,23 @@ void CallReport::stall(const stream::StallEvent& e, bool warn) {
     event["received"] = e.stall.received;
     event["channel_state"] = e.channel_state;
     event["transport"] = std::string(stream::transport_check_name(e.transport));
+    if (e.server_view) {
+      const auto& v = *e.server_view;
+      nlohmann::ordered_json view;
+      auto optional = [](const auto& value) { return value ? nlohmann::ordered_json(*value) : nlohmann::ordered_json(); };
+      auto rounded = [](const std::optional<double>& ms) {
+        return ms ? nlohmann::ordered_json(std::round(*ms * 1000) / 1000) : nlohmann::ordered_json();
+      };
+      view["socket_id"] = v.socket_id;
+      view["local_flow_control_window"] = optional(v.local_flow_control_window);
+      view["remote_flow_control_window"] = optional(v.remote_flow_control_window);
+      view["messages_sent"] = v.messages_sent;
+      view["messages_received"] = v.messages_received;
+      view["last_message_sent_ms_ago"] = rounded(v.last_message_sent_ms_ago);
+      view["last_message_received_ms_ago"] = rounded(v.last_message_received_ms_ago);
+      view["which_side"] = channelz::which_side(e.stall, v);
+      event["server_view"] = std::move(view);
+    }
     m_io.out << json_line(event) << std::endl;
   } else if (warn) {
     m_io.err << "warning: stream stalled: " << stall_summary(e) << std::endl;

@@ -18,6 +18,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/server_credentials.h>
 
+#include "channelz/service.hpp"
 #include "server/health_service.hpp"
 #include "server/reflection_service.hpp"
 #include "server/test_service.hpp"
@@ -204,6 +205,15 @@ Result<std::unique_ptr<RunningServer>> start_server(const ServerOptions& options
     server->m_health = std::make_unique<HealthService>();
     builder.RegisterService(server->m_health.get());
     server->m_services.push_back("grpc.health.v1.Health");
+  }
+  if (options.channelz) {
+    // On by default in gRPC 1.51; said here because the service is empty without it.
+    builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 1);
+    server->m_channelz = std::make_unique<channelz::ChannelzService>();
+    builder.RegisterService(server->m_channelz.get());
+    server->m_services.push_back("grpc.channelz.v1.Channelz");
+    // Registered with the generated pool now, so reflection finds it (served_pool's underlay).
+    grpc::channelz::v1::GetServersRequest::descriptor();
   }
   if (options.reflection_v1) server->m_services.push_back("grpc.reflection.v1.ServerReflection");
   if (options.reflection_v1alpha) server->m_services.push_back("grpc.reflection.v1alpha.ServerReflection");

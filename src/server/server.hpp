@@ -1,5 +1,6 @@
 // The built-in test server behind `grpcdx serve` and `grpcdx demo`: grpc.testing.TestService,
-// grpc.health.v1.Health and server reflection (v1 and v1alpha) on one listening address.
+// grpc.health.v1.Health, grpc.channelz.v1.Channelz and server reflection (v1 and v1alpha) on one
+// listening address.
 #pragma once
 
 #include <atomic>
@@ -13,6 +14,10 @@
 
 namespace grpc {
 class Server;
+}
+
+namespace grpcdx::channelz {
+class ChannelzService;
 }
 
 namespace grpcdx::server {
@@ -30,6 +35,7 @@ struct ServerOptions {
   std::string client_ca;                   // PEM: demand and verify client certificates
   bool reflection_v1 = true, reflection_v1alpha = true;
   bool health = true;
+  bool channelz = true;  // grpc.channelz.v1.Channelz over this process's channelz data
   // Connection management, as gRPC C++ channel arguments (unset: gRPC's defaults).
   std::optional<std::chrono::milliseconds> keepalive_min_time;  // GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS
   bool keepalive_permit_without_stream = false;                 // GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS
@@ -73,6 +79,7 @@ class RunningServer {
   // Declared before m_server so they outlive it: the server must be gone before its services.
   std::unique_ptr<TestService> m_test;
   std::unique_ptr<HealthService> m_health;
+  std::unique_ptr<channelz::ChannelzService> m_channelz;
   std::unique_ptr<ReflectionCore> m_reflection_core;
   std::unique_ptr<ReflectionV1Service> m_reflection_v1;
   std::unique_ptr<ReflectionV1AlphaService> m_reflection_v1alpha;

@@ -144,7 +144,9 @@ void StallMonitor::run(const std::function<void()>& cancel, const std::atomic<bo
     }
     auto stall = m_detector.check();
     if (!stall) continue;
-    StallEvent event{*stall, channel_state_name(m_channel->GetState(false)), probe_result(probe)};
+    StallEvent event{*stall, channel_state_name(m_channel->GetState(false)), probe_result(probe), std::nullopt};
+    // Asked before any cancel, so the server still holds the stalled stream as it was.
+    if (m_options.server_view) event.server_view = m_options.server_view(*stall);
     {
       std::lock_guard lock(m_mutex);
       if (!m_first) m_first = event;

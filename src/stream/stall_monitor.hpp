@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -27,12 +28,34 @@ enum class TransportCheck {
 // "not_run", "pending", "alive" or "unresponsive".
 std::string_view transport_check_name(TransportCheck check);
 
+// The server's own view of the stalled call's connection: its channelz socket at the moment of
+// the stall. "Local" is the server's side: local_flow_control_window is what the client lets the
+// server send, remote_flow_control_window what the server lets the client send. Counts are the
+// whole connection's (every stream on it).
+struct ServerSocketView {
+  int64_t socket_id = 0;
+  std::optional<int64_t> local_flow_control_window;   // unset: the server does not report it
+  std::optional<int64_t> remote_flow_control_window;
+  int64_t messages_sent = 0;
+  int64_t messages_received = 0;
+  std::optional<double> last_message_sent_ms_ago;      // unset: never (or not reported)
+  std::optional<double> last_message_received_ms_ago;
+  // The messages this process received on the same connection (its own channelz socket), to
+  // compare with messages_sent; unset when unknown.
+  std::optional<int64_t> client_messages_received;
+};
+
 // A stall with what the channel looked like at that moment.
 struct StallEvent {
   Stall stall;
   std::string channel_state;  // IDLE, CONNECTING, READY, TRANSIENT_FAILURE or SHUTDOWN
   TransportCheck transport = TransportCheck::not_run;
+  std::optional<ServerSocketView> server_view;  // when the server offers channelz
 };
+
+// Asks the server for its view of the stalled connection; nullopt when it cannot say (no
+// channelz, the socket not found, too slow). Called on the monitor thread, before a cancel.
+using ServerViewFn = std::function<std::optional<ServerSocketView>(const Stall&)>;
 
 // The name of a channel connectivity state, as in StallEvent::channel_state.
 std::string channel_state_name(int state);
@@ -41,6 +64,7 @@ struct StallMonitorOptions {
   bool cancel_on_stall = true;  // --on-stall fail: cancel the call at the first stall
   // The method the transport check calls; any answer, even UNIMPLEMENTED, proves the peer alive.
   std::string check_method = "/grpc.health.v1.Health/Check";
+  ServerViewFn server_view;  // empty: stall reports carry no server view
 };
 
 // Wraps the sink's callbacks so that `detector` sees every send, completed send, received message

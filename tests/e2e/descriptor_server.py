@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """A python3-grpcio server whose only service is a hand-written grpc.reflection.v1 that describes
 the files of a FileDescriptorSet (protoc --include_imports --descriptor_set_out): the server side
-of `grpcdx compat` tests, with a schema no grpcdx code produced. Prints its address as the first
-line of stdout and serves until SIGTERM.
+of `grpcdx compat` tests, with a schema no grpcdx code produced. Given several sets, serves each on
+a port of its own from one process (one Python start-up for all of a test's schemas). Prints the
+addresses, in the order of the sets, one a line, and serves until SIGTERM.
 
-Usage: descriptor_server.py PROTOSET"""
+Usage: descriptor_server.py PROTOSET [PROTOSET ...]"""
 
 import importlib.util
 import os
@@ -100,21 +101,26 @@ class Reflection:
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) < 2:
         sys.exit(__doc__)
-    with open(sys.argv[1], "rb") as f:
-        fds = descriptor_pb2.FileDescriptorSet.FromString(f.read())
     with tempfile.TemporaryDirectory() as tmp:
         pb = reflection_module(tmp)
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    server.add_generic_rpc_handlers((Reflection(pb, fds).handler(),))
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    print("127.0.0.1:%d" % port, flush=True)
+    executor = futures.ThreadPoolExecutor(max_workers=4)
+    servers = []
+    for path in sys.argv[1:]:
+        with open(path, "rb") as f:
+            fds = descriptor_pb2.FileDescriptorSet.FromString(f.read())
+        server = grpc.server(executor)
+        server.add_generic_rpc_handlers((Reflection(pb, fds).handler(),))
+        port = server.add_insecure_port("127.0.0.1:0")
+        server.start()
+        servers.append((server, port))
+    print("\n".join("127.0.0.1:%d" % port for _, port in servers), flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     stop.wait()
-    server.stop(0)
+    for server, _ in servers:
+        server.stop(0)
 
 
 if __name__ == "__main__":

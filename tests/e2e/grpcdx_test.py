@@ -102,20 +102,25 @@ def _stop(proc):
 
 
 @contextlib.contextmanager
-def _server(argv, what, timeout=20):
+def _server(argv, what, timeout=20, count=None):
+    """Starts a server that prints its address as its first line and yields the address; with
+    `count`, one that prints `count` addresses a line each, and yields their list."""
     err_path = os.path.join(tmpdir(), "server-%d.stderr" % time.monotonic_ns())
     with open(err_path, "wb") as err_file:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=err_file)
     try:
-        address = _read_first_line(proc, timeout)
-        if address is None or not _ADDRESS_RE.match(address):
-            _stop(proc)
-            with open(err_path, "rb") as f:
-                stderr = f.read().decode(errors="replace")
-            raise AssertionError("%s did not print its address as its first line (got %r); "
-                                 "stderr: %s" % (what, address, stderr.strip()))
-        yield address
+        addresses = []
+        for _ in range(count or 1):
+            address = _read_first_line(proc, timeout)
+            if address is None or not _ADDRESS_RE.match(address):
+                _stop(proc)
+                with open(err_path, "rb") as f:
+                    stderr = f.read().decode(errors="replace")
+                raise AssertionError("%s did not print its address as its first line (got %r); "
+                                     "stderr: %s" % (what, address, stderr.strip()))
+            addresses.append(address)
+        yield addresses if count else addresses[0]
     finally:
         _stop(proc)
     # A server that crashed or leaked (under ASan) fails the tests that used it.
@@ -144,11 +149,13 @@ def python_server(*extra):
     return _server(argv, "python_server.py " + " ".join(map(str, extra)))
 
 
-def descriptor_server(protoset):
-    """Context manager: descriptor_server.py, a python3-grpcio server whose hand-written reflection
-    describes the files of `protoset` (a FileDescriptorSet); yields its address."""
-    argv = [PYTHON, os.path.join(HERE, "descriptor_server.py"), protoset]
-    return _server(argv, "descriptor_server.py " + os.path.basename(protoset))
+def descriptor_servers(protosets):
+    """Context manager: descriptor_server.py, a python3-grpcio process whose hand-written reflection
+    describes the files of each of `protosets` (FileDescriptorSets) on a port of its own; yields
+    the addresses in the same order."""
+    argv = [PYTHON, os.path.join(HERE, "descriptor_server.py")] + list(protosets)
+    return _server(argv, "descriptor_server.py " + " ".join(map(os.path.basename, protosets)),
+                   count=len(protosets))
 
 
 def rss_kib(pid):
@@ -382,9 +389,15 @@ class SchemaSources:
 
 def add_matrix(test_class, cases, sources=SchemaSources.NAMES):
     """Adds test_<case>__<source> to `test_class` for every case(self, source_name) in `cases`
-    (a dict name -> function) and every source, so each pair passes or fails on its own."""
-    for case_name, case in cases.items():
-        for source in sources:
+    (a dict name -> function) and every source, so each pair passes or fails on its own.
+
+    With GRPCDX_E2E_MATRIX=lean (scripts/test-all's sanitizer pass, where each grpcdx run costs
+    half a second of start-up and exit) only the diagonal runs: each case on one source, the
+    sources taken in turn, so every case and every source still runs under the sanitizers; the
+    sources differ only in how the schema is found, which the Release pass checks case by case."""
+    lean = os.environ.get("GRPCDX_E2E_MATRIX") == "lean"
+    for index, (case_name, case) in enumerate(cases.items()):
+        for source in ([sources[index % len(sources)]] if lean else sources):
             def method(self, case=case, source=source):
                 case(self, source)
             method.__name__ = "test_%s__%s" % (case_name, source)
@@ -440,3 +453,33 @@ def chaos(upstream, *extra, output="json"):
         yield c
     finally:
         c.stop()
+
+
+SLOW_SECOND = '{"responseParameters": [{"size": 1}, {"size": 1, "intervalUs": 8000000}]}'
+
+
+def check_channelz_peer(test, address):
+    """`grpcdx channelz` against a peer we did not write (grpc-go, grpc-js): its servers and
+    sockets with both flow-control windows, and a recv_idle stall (a response 8 s late) that the
+    report joins with the server's view of the connection."""
+    out = test.assert_ok(run(["channelz", address, "--plaintext", "-o", "json"]))
+    snap = json.loads(out)
+    test.assertTrue(snap["servers"], snap)
+    test.assertTrue(snap["sockets"], snap)
+    socket = snap["sockets"][0]
+    test.assertIn("remote", socket)
+    test.assertIn("localFlowControlWindow", socket["data"], socket)
+    test.assertIn("remoteFlowControlWindow", socket["data"], socket)
+    text = test.assert_ok(run(["channelz", address, "--plaintext"]))
+    test.assertRegex(text, r"Sockets of server \d+")
+    rc, out, err = run(["call", address, "grpc.testing.TestService/StreamingOutputCall", "--plaintext",
+                        "-o", "json", "-d", SLOW_SECOND, "--stall-timeout", "1s"])
+    test.assertEqual(rc, 5, out + err)
+    stall = events(out, "stall")[0]
+    test.assertEqual(stall["kind"], "recv_idle")
+    view = stall.get("server_view")
+    test.assertIsNotNone(view, stall)
+    test.assertIsInstance(view["local_flow_control_window"], int, view)
+    test.assertIsInstance(view["remote_flow_control_window"], int, view)
+    test.assertGreaterEqual(view["messages_received"], 1, view)
+    test.assertIn("the handler is stuck", view["which_side"])

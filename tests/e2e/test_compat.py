@@ -1,185 +1,41 @@
-# End-to-end tests of `grpcdx compat`: the pairs of schemas under testdata/compat/ (v1 and v2, one
-# change each) with v1 as the client's .proto files and v2 as the server's, served through reflection
-# by a python3-grpcio server that describes protoc's descriptor sets (descriptor_server.py) or given
-# as --server-protoset; each pair is cross-checked against `buf breaking` (WIRE, and WIRE_JSON with
-# --json), both ways round: every rule buf reports must be reported by grpcdx too.
-import json
+# End-to-end tests of `grpcdx compat`: the pairs of schemas under testdata/compat/ (compat_pairs.py)
+# with v1 as the client's .proto files and v2 as the server's, served through reflection by a
+# python3-grpcio server that describes protoc's descriptor sets (descriptor_server.py), the text and
+# JSON outputs, and bad input. test_compat_buf.py cross-checks the same pairs against `buf breaking`.
+import contextlib
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import grpcdx_test as t  # noqa: E402
-
-PAIRS_DIR = os.path.join(t.REPO, "testdata", "compat")
-PAIRS = sorted(d for d in os.listdir(PAIRS_DIR) if os.path.isdir(os.path.join(PAIRS_DIR, d)))
-BUF = os.path.join(t.REPO, "tests", "peers", "node", "node_modules", ".bin", "buf")
-
-# buf's rules whose finding grpcdx reports under another of buf's names (docs/compat.md): deletions
-# are reported whether or not the number or name is reserved (the data is dropped either way), and a
-# change between optional and required is a change of the required fields.
-BUF_TO_GRPCDX = {
-    "FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED": {"FIELD_NO_DELETE"},
-    "FIELD_NO_DELETE_UNLESS_NAME_RESERVED": {"FIELD_NO_DELETE"},
-    "ENUM_VALUE_NO_DELETE_UNLESS_NUMBER_RESERVED": {"ENUM_VALUE_NO_DELETE"},
-    "ENUM_VALUE_NO_DELETE_UNLESS_NAME_RESERVED": {"ENUM_VALUE_NO_DELETE"},
-    "FIELD_WIRE_COMPATIBLE_CARDINALITY": {"FIELD_SAME_CARDINALITY", "MESSAGE_SAME_REQUIRED_FIELDS"},
-    "FIELD_WIRE_JSON_COMPATIBLE_CARDINALITY": {"FIELD_SAME_CARDINALITY", "MESSAGE_SAME_REQUIRED_FIELDS"},
-}
-
-# Client v1 against server v2: the exit code and the (severity, rule) pairs reported without --json.
-EXPECTED = {
-    "same": (0, set()),
-    "field_type": (8, {("error", "FIELD_WIRE_COMPATIBLE_TYPE")}),
-    "field_widen": (0, set()),
-    "bytes_string": (0, {("warning", "FIELD_WIRE_COMPATIBLE_TYPE")}),
-    "field_delete": (0, {("warning", "FIELD_NO_DELETE")}),
-    "field_add": (0, {("warning", "FIELD_NO_DELETE")}),
-    "cardinality": (8, {("error", "FIELD_SAME_CARDINALITY")}),
-    "oneof": (0, {("warning", "FIELD_SAME_ONEOF")}),
-    "enum_value_delete": (0, {("warning", "ENUM_VALUE_NO_DELETE")}),
-    "rpc_delete": (8, {("error", "RPC_NO_DELETE")}),
-    "service_rename": (8, {("error", "SERVICE_NO_DELETE")}),
-    "server_streaming": (8, {("error", "RPC_SAME_SERVER_STREAMING")}),
-    "client_streaming": (0, {("warning", "RPC_SAME_CLIENT_STREAMING")}),
-    "request_renamed": (0, {("warning", "RPC_SAME_REQUEST_TYPE")}),
-    "response_changed": (8, {("warning", "RPC_SAME_RESPONSE_TYPE"), ("error", "FIELD_WIRE_COMPATIBLE_TYPE"),
-                             ("warning", "FIELD_NO_DELETE")}),
-    "field_message_renamed": (0, {("warning", "FIELD_WIRE_COMPATIBLE_TYPE")}),
-    "field_message_changed": (8, {("error", "FIELD_WIRE_COMPATIBLE_TYPE")}),
-    "enum_to_int": (0, {("warning", "FIELD_WIRE_COMPATIBLE_TYPE")}),
-    "field_rename": (0, set()),
-    "enum_value_rename": (0, set()),
-    "json_name": (0, set()),
-    "required_added": (8, {("warning", "FIELD_NO_DELETE"), ("error", "MESSAGE_SAME_REQUIRED_FIELDS")}),
-    "default_changed": (8, {("error", "FIELD_SAME_DEFAULT")}),
-    "label_required": (8, {("error", "MESSAGE_SAME_REQUIRED_FIELDS")}),
-}
-
-
-def version_dir(pair, version):
-    return os.path.join(PAIRS_DIR, pair, version)
-
-
-def proto_files(pair, version):
-    d = version_dir(pair, version)
-    return sorted(f for f in os.listdir(d) if f.endswith(".proto"))
-
-
-_protosets = {}
-
-
-def protoset(pair, version):
-    """protoc's descriptor set of one side of a pair (with imports and source info, as buf reads it)."""
-    key = (pair, version)
-    if key not in _protosets:
-        out = os.path.join(t.tmpdir(), "%s-%s.binpb" % key)
-        proc = subprocess.run(["protoc", "-I", version_dir(pair, version), "--include_imports",
-                               "--include_source_info", "--descriptor_set_out=" + out] + proto_files(pair, version),
-                              capture_output=True, timeout=60)
-        if proc.returncode != 0:
-            raise AssertionError("protoc failed for %s/%s: %s" % (pair, version, proc.stderr.decode()))
-        _protosets[key] = out
-    return _protosets[key]
-
-
-def client_args(pair, version):
-    args = []
-    for f in proto_files(pair, version):
-        args += ["--proto", f]
-    return args + ["-I", version_dir(pair, version)]
-
-
-_buf_results = {}
-
-
-def buf_rules(new, old, category):
-    """The rule IDs `buf breaking NEW --against OLD` reports with the category's rules (memoized)."""
-    key = (new, old, category)
-    if key not in _buf_results:
-        _buf_results[key] = _run_buf(new, old, category)
-    return _buf_results[key]
-
-
-def prefetch_buf():
-    """Runs every buf comparison the pair tests need, four at a time (buf takes most of the time)."""
-    from concurrent.futures import ThreadPoolExecutor
-    keys = [(protoset(p, server), protoset(p, client), category) for p in PAIRS
-            for client, server in (("v1", "v2"), ("v2", "v1")) for category in ("WIRE", "WIRE_JSON")]
-    keys = [k for k in keys if k not in _buf_results]
-    with ThreadPoolExecutor(4) as pool:
-        for key, rules in zip(keys, pool.map(lambda k: _run_buf(*k), keys)):
-            _buf_results[key] = rules
-
-
-def _run_buf(new, old, category):
-    if not os.path.exists(BUF):
-        raise AssertionError("%s is missing: run scripts/install-deps (npm ci in tests/peers/node)" % BUF)
-    config = "version: v2\nbreaking:\n  use:\n    - %s\n" % category
-    proc = subprocess.run([BUF, "breaking", new, "--against", old, "--config", config, "--error-format", "json"],
-                          capture_output=True, text=True, timeout=120, env=dict(os.environ, BUF_CACHE_DIR=os.path.join(t.tmpdir(), "buf-cache")))
-    if proc.returncode not in (0, 100):
-        raise AssertionError("buf breaking failed (%d): %s" % (proc.returncode, proc.stderr))
-    return {json.loads(line)["type"] for line in proc.stdout.splitlines() if line.strip()}
-
-
-class CompatCase(t.TestCase):
-    """Runs `compat -o json` and checks the shape of SPEC's object."""
-
-    def compat_json(self, args, code=None):
-        rc, out, err = t.run(["compat"] + args + ["-o", "json"])
-        self.assert_clean_stderr(err)
-        self.assertIn(rc, (0, 8), "exit %d\nstdout: %s\nstderr: %s" % (rc, out, err))
-        if code is not None:
-            self.assertEqual(rc, code, out)
-        lines = out.splitlines()
-        self.assertEqual(len(lines), 1, out)
-        report = json.loads(lines[0])
-        self.assertEqual(list(report), ["compatible", "checked", "findings"])
-        self.assertEqual(list(report["checked"]), ["services", "methods", "messages", "enums"])
-        for f in report["findings"]:
-            self.assertEqual(list(f), ["severity", "rule", "symbol", "client", "server", "message"])
-        self.assertEqual(report["compatible"], rc == 0)
-        return rc, report
-
-    def assert_covers_buf(self, report, buf, what):
-        ours = {f["rule"] for f in report["findings"]}
-        for rule in buf:
-            wanted = BUF_TO_GRPCDX.get(rule, {rule})
-            self.assertTrue(wanted & ours, "%s: buf reports %s, grpcdx only %s" % (what, rule, sorted(ours)))
+from compat_pairs import EXPECTED, PAIRS, CompatCase, client_args, protoset  # noqa: E402
 
 
 class Compat(CompatCase):
-    """The pairs: test_PAIR__reflection and test_PAIR__buf_both_ways, added below."""
+    """The pairs: test_PAIR__reflection, added below, each against its v2 served by one
+    descriptor_server.py process for all pairs."""
 
     @classmethod
     def setUpClass(cls):
-        prefetch_buf()
+        cls.servers = contextlib.ExitStack()
+        addresses = cls.servers.enter_context(t.descriptor_servers([protoset(p, "v2") for p in PAIRS]))
+        cls.address = dict(zip(PAIRS, addresses))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.servers.close()
 
 
 def add_pair_tests():
     for pair in PAIRS:
         def by_reflection(self, pair=pair):
-            with t.descriptor_server(protoset(pair, "v2")) as address:
-                rc, report = self.compat_json([address, "--plaintext"] + client_args(pair, "v1"))
+            rc, report = self.compat_json([self.address[pair], "--plaintext"] + client_args(pair, "v1"))
             code, expected = EXPECTED[pair]
             self.assertEqual(rc, code, report)
             self.assertEqual({(f["severity"], f["rule"]) for f in report["findings"]}, expected, report)
-            self.assert_covers_buf(report, buf_rules(protoset(pair, "v2"), protoset(pair, "v1"), "WIRE"),
-                                   pair + " (WIRE)")
-
-        def both_ways_with_buf(self, pair=pair):
-            for client, server in (("v1", "v2"), ("v2", "v1")):
-                for category, extra in (("WIRE", []), ("WIRE_JSON", ["--json"])):
-                    _, report = self.compat_json(["--server-protoset", protoset(pair, server),
-                                                  "--protoset", protoset(pair, client)] + extra)
-                    buf = buf_rules(protoset(pair, server), protoset(pair, client), category)
-                    self.assert_covers_buf(report, buf, "%s, client %s, server %s (%s)" % (pair, client, server, category))
 
         by_reflection.__name__ = "test_%s__reflection" % pair
-        both_ways_with_buf.__name__ = "test_%s__buf_both_ways" % pair
         setattr(Compat, by_reflection.__name__, by_reflection)
-        setattr(Compat, both_ways_with_buf.__name__, both_ways_with_buf)
 
 
 add_pair_tests()

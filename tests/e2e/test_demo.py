@@ -10,9 +10,10 @@ import grpcdx_test as t  # noqa: E402
 
 class DemoTest(t.TestCase):
     def test_demo_walks_through_the_commands(self):
-        out = self.assert_ok(t.run(["demo"], timeout=60))
+        result = t.run(["demo"], timeout=60)
+        out = self.assert_ok(result)
         commands = re.findall(r"^\$ grpcdx (\w+) ", out, re.M)
-        for command in ("list", "describe", "call"):
+        for command in ("list", "describe", "call", "channelz"):
             self.assertIn(command, commands)
         self.assertIn("grpc.testing.TestService", out)
         self.assertIn('"aggregatedPayloadSize": 9', out)
@@ -20,6 +21,9 @@ class DemoTest(t.TestCase):
         self.assertIn("keepalive_rejected (exit 50)", out)
         self.assertIn("idle_closed (exit 51)", out)
         self.assertIn("every step behaved as expected", out)
+        # The stall step's report carries the server's view of the stalled connection.
+        self.assertIn("server's view (channelz): the server received your messages and sent nothing",
+                      out + result[2])
         self.assertNotIn("\x1b[", out, "no colour when stdout is not a terminal")
 
     def test_demo_command_lines_work_on_their_own(self):

@@ -302,6 +302,9 @@ class GoPeerTest(t.TestCase):
         r = t.json_lines(out)[0]
         self.assertEqual((r["count"], r["status"]), (200, {"OK": 200}))
 
+    def test_channelz_and_a_stall_seen_from_the_server(self):
+        t.check_channelz_peer(self, self.address)
+
 
 class GoPeerFlagsTest(t.TestCase):
     """The peer's own flags: keepalive policy (for `conn`) and health."""

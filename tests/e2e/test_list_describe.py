@@ -190,7 +190,9 @@ class ProtosetOut(t.ServedTestCase):
         names, _ = files_in(path)
         self.assertEqual(sorted(names), sorted(TEST_PROTO_FILES + [
             "grpc/health/v1/health.proto", "grpc/reflection/v1/reflection.proto",
-            "grpc/reflection/v1alpha/reflection.proto"]))
+            "grpc/reflection/v1alpha/reflection.proto", "grpc/channelz/v1/channelz.proto",
+            "google/protobuf/any.proto", "google/protobuf/duration.proto",
+            "google/protobuf/timestamp.proto", "google/protobuf/wrappers.proto"]))
         self.assertIn(SERVICE, out)  # the listing is printed as usual
         self.assert_ok(t.run(["list", self.address, "grpc.health.v1.Health", "--plaintext", "--protoset-out", path]))
         self.assertEqual(files_in(path)[0], ["grpc/health/v1/health.proto"])

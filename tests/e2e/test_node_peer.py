@@ -191,6 +191,9 @@ class NodePeerTest(t.TestCase):
         [echo] = self.call("peer.v1.Catalog/GetItem", json.dumps(ITEM), "--protoset", path)
         self.assertEqual(echo, ITEM)
 
+    def test_channelz_and_a_stall_seen_from_the_server(self):
+        t.check_channelz_peer(self, self.address)
+
 
 if __name__ == "__main__":
     t.main()

@@ -129,6 +129,8 @@ class ReplayTest(t.ServedTestCase):
         self.assertEqual((stall["kind"], stall["sent"], stall["received"]), ("recv_idle", 1, 1))
         self.assertGreaterEqual(stall["idle_ms"], 500)
         self.assertLessEqual(stall["idle_ms"], 600)
+        # grpcdx serve offers channelz: the report has its view of this connection.
+        self.assertIn("the handler is stuck", stall["server_view"]["which_side"])
 
     def test_replay_on_stall_report_ends_with_the_calls_exit_code(self):
         path = t.write_file("stall-report.jsonl", json.dumps(

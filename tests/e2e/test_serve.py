@@ -50,6 +50,7 @@ refl_v1 = _namespace(_classes, "grpc.reflection.v1")
 refl_v1alpha = _namespace(_classes, "grpc.reflection.v1alpha")
 
 ALL_SERVICES = [
+    "grpc.channelz.v1.Channelz",
     "grpc.health.v1.Health",
     "grpc.reflection.v1.ServerReflection",
     "grpc.reflection.v1alpha.ServerReflection",
@@ -368,8 +369,8 @@ class ServeTest(unittest.TestCase):
         ch = self.started("--reflection", "v1alpha")
         [resp] = self.reflect(ch, refl_v1alpha, refl_v1alpha.ServerReflectionRequest(list_services="*"))
         self.assertEqual([s.name for s in resp.list_services_response.service],
-                         ["grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection",
-                          "grpc.testing.TestService"])
+                         ["grpc.channelz.v1.Channelz", "grpc.health.v1.Health",
+                          "grpc.reflection.v1alpha.ServerReflection", "grpc.testing.TestService"])
         with self.assertRaises(grpc.RpcError) as ctx:
             self.reflect(ch, refl_v1, refl_v1.ServerReflectionRequest(list_services="*"))
         self.assertEqual(ctx.exception.code(), grpc.StatusCode.UNIMPLEMENTED)

@@ -58,11 +58,13 @@ TEST_CASE("start_server reports the real address and the registered services") {
   auto s = start_loopback();
   CHECK(std::regex_match(s->address(), std::regex(R"(127\.0\.0\.1:[1-9][0-9]*)")));
   CHECK(!s->tls());
-  CHECK(s->services() == std::vector<std::string>{"grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
+  CHECK(s->services() == std::vector<std::string>{"grpc.channelz.v1.Channelz", "grpc.health.v1.Health",
+                                                  "grpc.reflection.v1.ServerReflection",
                                                   "grpc.reflection.v1alpha.ServerReflection",
                                                   "grpc.testing.TestService"});
   ServerOptions bare;
   bare.health = false;
+  bare.channelz = false;
   bare.reflection_v1 = bare.reflection_v1alpha = false;
   auto b = start_loopback(bare);
   CHECK(b->services() == std::vector<std::string>{"grpc.testing.TestService"});
