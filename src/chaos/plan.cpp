@@ -56,41 +56,68 @@ std::vector<FaultStatus> Injector::list_faults() const {
   return out;
 }
 
-FaultStatus Injector::add_fault(FaultSpec spec, FaultOrigin origin) {
+void Injector::set_hook(SetHook hook) {
   std::lock_guard write(m_write_mutex);
+  m_hook = std::move(hook);
+}
+
+Result<void> Injector::publish(std::shared_ptr<const FaultSet> next) {
+  if (m_hook) TRY_VOID(m_hook(*next));
+  m_faults.publish(std::move(next));
+  return {};
+}
+
+Result<FaultStatus> Injector::add_fault(FaultSpec spec, FaultOrigin origin) {
+  std::lock_guard write(m_write_mutex);
+  auto next = std::make_shared<FaultSet>(*m_faults.current());
+  // The id and counter entry are made only once the hook agreed, so a refused fault leaves no
+  // trace; the hook sees the id the fault will get.
+  if (m_hook) {
+    next->faults.push_back(FaultEntry{fault_id(m_next_id), 0, origin, spec});
+    TRY_VOID(m_hook(*next));
+    next->faults.pop_back();
+  }
   FaultEntry entry = make_entry(std::move(spec), origin);
   FaultStatus status{entry.id, entry.spec.text, 0, 0};
-  auto next = std::make_shared<FaultSet>(*m_faults.current());
   next->faults.push_back(std::move(entry));
   m_faults.publish(std::move(next));
   return status;
 }
 
-bool Injector::remove_fault(const std::string& id) {
+Result<bool> Injector::remove_fault(const std::string& id) {
   std::lock_guard write(m_write_mutex);
   auto current = m_faults.current();
   auto next = without_fault(*current, id);
   if (!next) return false;
+  TRY_VOID(publish(std::move(next)));
   for (const auto& e : current->faults)
     if (e.id == id) m_counters.retire_fault(e.counter);
-  m_faults.publish(std::move(next));
   return true;
 }
 
-void Injector::clear_faults() {
-  std::lock_guard write(m_write_mutex);
-  for (const auto& e : m_faults.current()->faults) m_counters.retire_fault(e.counter);
-  m_faults.publish(std::make_shared<const FaultSet>());
-}
-
-void Injector::replace_faults(FaultOrigin origin, std::vector<FaultSpec> specs) {
+Result<void> Injector::clear_faults() {
   std::lock_guard write(m_write_mutex);
   auto current = m_faults.current();
+  TRY_VOID(publish(std::make_shared<const FaultSet>()));
+  for (const auto& e : current->faults) m_counters.retire_fault(e.counter);
+  return {};
+}
+
+Result<void> Injector::replace_faults(FaultOrigin origin, std::vector<FaultSpec> specs) {
+  std::lock_guard write(m_write_mutex);
+  auto current = m_faults.current();
+  if (m_hook) {
+    std::vector<FaultEntry> trial;
+    uint64_t id = m_next_id;
+    for (const auto& spec : specs) trial.push_back(FaultEntry{fault_id(id++), 0, origin, spec});
+    TRY_VOID(m_hook(*with_origin_replaced(*current, origin, std::move(trial))));
+  }
   std::vector<FaultEntry> entries;
   for (auto& spec : specs) entries.push_back(make_entry(std::move(spec), origin));
   for (const auto& e : current->faults)
     if (e.origin == origin) m_counters.retire_fault(e.counter);
   m_faults.publish(with_origin_replaced(*current, origin, std::move(entries)));
+  return {};
 }
 
 bool Injector::take_slot(bool& holds_slot) {
@@ -176,6 +203,11 @@ ConnectionPlan Injector::plan_connection() {
   const auto set = m_faults.current();
   std::lock_guard lock(m_mutex);
   for (const auto& entry : set->faults) {
+    if (entry.spec.kind == FaultKind::loss) {
+      m_counters.add_matched(entry.counter);
+      m_counters.add_injected(entry.counter);
+      continue;
+    }
     Decision d = decide(entry.spec, connection, *m_rng);
     if (d.matched) m_counters.add_matched(entry.counter);
     if (!d.action) continue;
