@@ -258,6 +258,7 @@ def main():
             "consistent": consistent,
             "rss_kib_first": samples[0], "rss_kib_last": samples[-1], "rss_kib_max": max(samples),
             "rss_growth_kib": samples[-1] - samples[0],
+            "rss_kib_every_100": samples,
         },
         "admin_throughput": {
             "pairs": [{"off_rps": round(a, 1), "on_rps": round(b, 1), "ratio": round(r, 3)} for a, b, r in pairs],
