@@ -3,8 +3,8 @@
 # namespace (netns.main_in_netns), so the host's firewall is never touched: bytes arrive intact
 # through a lossy proxy while TCP retransmits, the table goes with the proxy however it stops
 # (SIGINT, SIGTERM, --duration, an error at start), a killed proxy's table is removed by the next
-# one, the admin service changes the rules at run time, and without CAP_NET_ADMIN the proxy
-# refuses to start with one error line.
+# one, the admin service changes the rules at run time, and without CAP_NET_ADMIN or without
+# libnftables the proxy refuses to start with one error line.
 import hashlib
 import json
 import os
@@ -192,6 +192,21 @@ class LossTest(t.TestCase):
         line = self.assert_error_line(proc.stderr, "error: loss=10 needs CAP_NET_ADMIN")
         self.assertIn("setcap cap_net_admin+ep", line)
         self.assertEqual(proc.stdout, "")  # never listened for clients
+
+    def test_without_libnftables_one_error_line_at_start(self):
+        # The library hidden by /dev/null mounted over it, in a mount namespace of this command's
+        # own (util-linux's unshare makes its mounts private: the host's file is untouched).
+        lib = os.path.realpath("/usr/lib/x86_64-linux-gnu/libnftables.so.1")
+        if not os.path.exists(lib):
+            self.skipTest("libnftables1 is not installed here")
+        script = 'mount --bind /dev/null "$1" && shift && exec "$@"'
+        proc = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", lib, t.binary(), "chaos", "--tcp",
+                               "--listen", "127.0.0.1:0", "--target", self.echo.address, "--fault", "loss=10"],
+                              capture_output=True, text=True, timeout=30)
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        line = self.assert_error_line(proc.stderr, "error: loss=10 needs libnftables.so.1 to set nftables rules: ")
+        self.assertIn("(install Debian's libnftables1 package)", line)
+        self.assertEqual(proc.stdout, "")
 
     def test_without_cap_net_admin_the_admin_service_refuses_loss(self):
         admin = admin_address()
