@@ -101,7 +101,7 @@ class AdminService final : public pb::ChaosAdmin::Service {
 
   grpc::Status ResetCounters(grpc::ServerContext* ctx, const pb::ResetCountersRequest*, pb::Counters* resp) override {
     if (auto denied = authorize(*ctx); !denied.ok()) return denied;
-    resp->set_json(counters_json(m_injector.counters().reset()).dump());
+    resp->set_json(counters_json(m_injector.reset_counters()).dump());
     return grpc::Status::OK;
   }
 

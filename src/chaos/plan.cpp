@@ -2,6 +2,8 @@
 // over a fault set that can be swapped while the proxy runs.
 #include "chaos/plan.hpp"
 
+#include <algorithm>
+
 namespace grpcdx::chaos {
 
 namespace {
@@ -33,16 +35,11 @@ Injector::Injector(InjectorOptions options, std::unique_ptr<Random> rng)
       set->faults.push_back(FaultEntry{fault_id(m_next_id++), counter++,
                                        list == &m_options.rules ? FaultOrigin::rules : FaultOrigin::flag, spec});
   m_header_base = counter;
-  m_injected.assign(counter + (m_options.header_faults ? 2 : 0), 0);
   m_faults.publish(std::move(set));
 }
 
 FaultEntry Injector::make_entry(FaultSpec spec, FaultOrigin origin) {
   size_t counter = m_counters.add_fault(spec.text);
-  {
-    std::lock_guard lock(m_mutex);
-    if (m_injected.size() <= counter) m_injected.resize(counter + 1, 0);
-  }
   return FaultEntry{fault_id(m_next_id++), counter, origin, std::move(spec)};
 }
 
@@ -137,10 +134,11 @@ void Injector::release_slot(bool holds_slot) {
 CallPlan Injector::plan(const CallInfo& call) {
   CallPlan plan;
   m_counters.add_call();
-  // Read before the lock: the set stays valid for this call whatever changes meanwhile.
+  // Read under the lock the counts are made under, so reset_counters() knows no plan still holds
+  // a removed fault; the set stays valid for this call whatever changes after.
+  std::lock_guard lock(m_mutex);
   const auto set = m_faults.current();
   const auto& faults = set->faults;
-  std::lock_guard lock(m_mutex);
   std::vector<Decision> decisions;
   decisions.reserve(faults.size());
   for (const auto& entry : faults) decisions.push_back(decide(entry.spec, call, *m_rng));
@@ -174,7 +172,7 @@ CallPlan Injector::plan(const CallInfo& call) {
       const auto& entry = faults[i];
       if (entry.spec.limit && m_injected[entry.counter] >= *entry.spec.limit) continue;
       if (!accept(*d.action)) continue;
-      ++m_injected[entry.counter];
+      if (entry.spec.limit) ++m_injected[entry.counter];
       m_counters.add_injected(entry.counter);
     }
   }
@@ -200,8 +198,8 @@ ConnectionPlan Injector::plan_connection() {
   ConnectionPlan plan;
   m_counters.add_connection();
   const CallInfo connection;  // no method, no metadata: --tcp faults have no such conditions
+  std::lock_guard lock(m_mutex);  // before reading the set, as in plan()
   const auto set = m_faults.current();
-  std::lock_guard lock(m_mutex);
   for (const auto& entry : set->faults) {
     if (entry.spec.kind == FaultKind::loss) {
       m_counters.add_matched(entry.counter);
@@ -213,7 +211,7 @@ ConnectionPlan Injector::plan_connection() {
     if (!d.action) continue;
     if (entry.spec.limit && m_injected[entry.counter] >= *entry.spec.limit) continue;
     if (!take_slot(plan.holds_slot)) continue;
-    ++m_injected[entry.counter];
+    if (entry.spec.limit) ++m_injected[entry.counter];
     m_counters.add_injected(entry.counter);
     plan.actions.push_back(std::move(*d.action));
   }
@@ -221,5 +219,18 @@ ConnectionPlan Injector::plan_connection() {
 }
 
 void Injector::release(const ConnectionPlan& plan) { release_slot(plan.holds_slot); }
+
+CountersSnapshot Injector::reset_counters() {
+  std::lock_guard write(m_write_mutex);  // the set stays as it is ...
+  std::lock_guard lock(m_mutex);         // ... and no plan counts meanwhile
+  CountersSnapshot before = m_counters.reset();
+  // The limit counts of removed faults are never read again.
+  const auto set = m_faults.current();
+  std::erase_if(m_injected, [&](const auto& kv) {
+    return std::none_of(set->faults.begin(), set->faults.end(),
+                        [&](const FaultEntry& e) { return e.counter == kv.first; });
+  });
+  return before;
+}
 
 }  // namespace grpcdx::chaos

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "chaos/counters.hpp"
@@ -109,6 +110,11 @@ class Injector {
   Counters& counters() { return m_counters; }
   const Counters& counters() const { return m_counters; }
 
+  // Counters::reset, with no plan counting meanwhile: the entries (and limit counts) of removed
+  // faults are freed, since no plan can count them any more (plans read the fault set under the
+  // same lock they count under).
+  CountersSnapshot reset_counters();
+
   // The counter entries of the header faults (after the flag faults), when enabled.
   static constexpr std::string_view k_header_delay_entry = "header:x-grpcdx-delay";
   static constexpr std::string_view k_header_abort_entry = "header:x-grpcdx-abort";
@@ -134,7 +140,8 @@ class Injector {
   uint64_t m_next_id = 1;            // guarded by m_write_mutex
   size_t m_header_base = 0;          // the counter entries of the header faults
   std::mutex m_mutex;
-  std::vector<uint64_t> m_injected;  // per counter entry, guarded by m_mutex (limit checks)
+  std::unordered_map<size_t, uint64_t> m_injected;  // injections of faults with a limit, by counter
+                                                    // entry; guarded by m_mutex
   uint64_t m_active = 0;             // calls holding a slot, guarded by m_mutex
 };
 

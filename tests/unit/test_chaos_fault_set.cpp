@@ -202,3 +202,27 @@ TEST_CASE("Injector: a loss fault counts every --tcp connection and is not in th
   CHECK(c.faults.at(1).matched == 2);
   CHECK(c.faults.at(1).injected == 0);
 }
+
+TEST_CASE("Injector: reset_counters frees the entries of removed faults; the live ones and their limits stay") {
+  InjectorOptions o;
+  o.faults = {make("abort=INTERNAL,limit=2")};
+  Injector inj(o, std::make_unique<SeededRandom>(1));
+  for (int i = 0; i < 3; ++i) {
+    auto f = inj.add_fault(make("delay=1ms")).value();
+    inj.plan(unary());
+    CHECK(inj.remove_fault(f.id).value());
+  }
+  auto before = inj.reset_counters();
+  CHECK(before.calls == 3);
+  REQUIRE(before.faults.size() == 4);  // the removed ones are in the answer ...
+  CHECK(before.faults[1].injected == 1);
+  auto after = inj.counters().snapshot();
+  REQUIRE(after.faults.size() == 1);  // ... and gone after it
+  CHECK(after.faults[0].spec == "abort=INTERNAL,limit=2");
+  CHECK(inj.list_faults().at(0).injected == 0);
+  // The limit counts on across the reset: 2 injections in all.
+  CHECK(!inj.plan(unary()).terminal);
+  CHECK(inj.counters().snapshot().faults.at(0).injected == 0);
+  CHECK(inj.add_fault(make("drop"))->id == "f5");  // ids and entries are never reused
+  CHECK(inj.counters().snapshot().faults.size() == 2);
+}
