@@ -9,7 +9,7 @@
 #     answers summed) must add up against bench's status table, and the proxy's RSS (sampled at
 #     each reset) must stay flat;
 #  3. the no-fault throughput of a proxy with --admin against one without, `grpcdx bench` rounds
-#     alternating between the two (paired ratios).
+#     alternating between the two (paired ratios, each pair in the other order from the last).
 # Run with /usr/bin/python3 (python3-grpcio); see docs/performance.md, "chaos --admin".
 import argparse
 import asyncio
@@ -225,9 +225,14 @@ def main():
     try:
         Admin(admin_address).close()  # the admin port answers
         pairs = []
-        for _ in range(args.pairs):
-            off = bench_rps(args.grpcdx, plain_address, args.concurrency, args.seconds)
-            on = bench_rps(args.grpcdx, proxy_address, args.concurrency, args.seconds)
+        for i in range(args.pairs):
+            # Each pair in the other order from the last, so neither proxy always runs second.
+            if i % 2 == 0:
+                off = bench_rps(args.grpcdx, plain_address, args.concurrency, args.seconds)
+                on = bench_rps(args.grpcdx, proxy_address, args.concurrency, args.seconds)
+            else:
+                on = bench_rps(args.grpcdx, proxy_address, args.concurrency, args.seconds)
+                off = bench_rps(args.grpcdx, plain_address, args.concurrency, args.seconds)
             pairs.append((off, on, on / off))
         delays, wrong, unseen, calls = asyncio.run(change_latency(proxy_address, admin_address, args.rounds,
                                                                   args.callers, 0.05))
