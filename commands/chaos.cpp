@@ -121,7 +121,13 @@ class Control {
       return;
     }
     size_t n = rules->size();
-    m_injector->replace_faults(chaos::FaultOrigin::rules, std::move(*rules));
+    if (auto replaced = m_injector->replace_faults(chaos::FaultOrigin::rules, std::move(*rules)); !replaced) {
+      Error e = replaced.error().with_context(fmt::format("cannot apply {}", m_opt.rules));
+      e.message += " (kept the faults in force)";
+      print_error(m_io.err, e);
+      m_io.err << std::flush;
+      return;
+    }
     m_io.err << fmt::format("grpcdx chaos: re-read {}: {} fault{}\n", m_opt.rules, n, n == 1 ? "" : "s") << std::flush;
   }
 
@@ -424,7 +430,7 @@ void register_chaos(CLI::App& app, CommandSlot& slot) {
   opt->conn.default_max_msg_size = 0;  // the proxy passes what its two ends accept
   auto* cmd = app.add_subcommand("chaos",
                                  "Run a gRPC proxy that injects faults (delay, abort, cancel, reset, stall, drop), or "
-                                 "with --tcp a TCP proxy (latency, bandwidth, reset, blackhole, slice, close, slow_close); --admin changes "
+                                 "with --tcp a TCP proxy (latency, bandwidth, reset, blackhole, slice, close, slow_close, loss); --admin changes "
                                  "faults while it runs");
   cmd->add_option("--listen", opt->listen,
                   "Address to accept calls on: host:port ('127.0.0.1:0' picks a free port), [v6addr]:port or "
@@ -436,8 +442,9 @@ void register_chaos(CLI::App& app, CommandSlot& slot) {
                   "A fault: delay=DUR[,jitter=DUR] | abort=CODE[,message=TEXT] | cancel[,after=N|DUR] | "
                   "reset[,after=N] | stall[,after=N] | drop; keys pct=P, method=GLOB, header=key:value, limit=N. "
                   "Under --tcp: latency=DUR[,jitter=DUR] | bandwidth=BYTES/s | reset[,after=BYTES|DUR] | "
-                  "blackhole[,after=DUR] | slice=BYTES[,delay=DUR] | close[,after=DUR|BYTES] | slow_close=DUR; keys "
-                  "pct=P, dir=up|down|both (default down for latency, bandwidth and slice), limit=N (repeatable)")
+                  "blackhole[,after=DUR] | slice=BYTES[,delay=DUR] | close[,after=DUR|BYTES] | slow_close=DUR | loss=P "
+                  "(kernel packet loss: needs CAP_NET_ADMIN); keys pct=P, dir=up|down|both (default down for latency, "
+                  "bandwidth and slice), limit=N (repeatable)")
       ->expected(1)
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);

@@ -22,7 +22,7 @@ _grpcdx_commands() {
     'probe:Check dns, tcp, tls, http2 and grpc one layer at a time; say where it breaks'
     'conn:Hold one HTTP/2 connection and name what ends it (GOAWAY, close, reset, silence)'
     'health:Check a server'\''s health (grpc.health.v1.Health), once or as it changes'
-    'chaos:Run a gRPC proxy that injects faults (delay, abort, cancel, reset, stall, drop), or with --tcp a TCP proxy (latency, bandwidth, reset, blackhole, slice, close, slow_close); --admin changes faults while it runs'
+    'chaos:Run a gRPC proxy that injects faults (delay, abort, cancel, reset, stall, drop), or with --tcp a TCP proxy (latency, bandwidth, reset, blackhole, slice, close, slow_close, loss); --admin changes faults while it runs'
     'interop:Run the standard gRPC interop cases against a grpc.testing.TestService server'
     'bench:Load test a method: throughput, latency percentiles and status counts'
     'compat:Check that a server'\''s schema is wire-compatible with the client'\''s .proto files (for CI)'
@@ -296,7 +296,7 @@ _grpcdx_chaos() {
     '--target[Upstream to forward to: host:port, \[v6addr\]:port, unix:/path or a URI like dns:///host:port]:target: ' \
     '--listen-cert[Serve TLS downstream with this certificate chain (PEM)]:listen-cert:_files' \
     '--listen-key[Private key (PEM) of --listen-cert]:listen-key:_files' \
-    '*--fault[A fault: delay=DUR\[,jitter=DUR\] | abort=CODE\[,message=TEXT\] | cancel\[,after=N|DUR\] | reset\[,after=N\] | stall\[,after=N\] | drop; keys pct=P, method=GLOB, header=key:value, limit=N. Under --tcp: latency=DUR\[,jitter=DUR\] | bandwidth=BYTES/s | reset\[,after=BYTES|DUR\] | blackhole\[,after=DUR\] | slice=BYTES\[,delay=DUR\] | close\[,after=DUR|BYTES\] | slow_close=DUR; keys pct=P, dir=up|down|both (default down for latency, bandwidth and slice), limit=N (repeatable)]:fault: ' \
+    '*--fault[A fault: delay=DUR\[,jitter=DUR\] | abort=CODE\[,message=TEXT\] | cancel\[,after=N|DUR\] | reset\[,after=N\] | stall\[,after=N\] | drop; keys pct=P, method=GLOB, header=key:value, limit=N. Under --tcp: latency=DUR\[,jitter=DUR\] | bandwidth=BYTES/s | reset\[,after=BYTES|DUR\] | blackhole\[,after=DUR\] | slice=BYTES\[,delay=DUR\] | close\[,after=DUR|BYTES\] | slow_close=DUR | loss=P (kernel packet loss: needs CAP_NET_ADMIN); keys pct=P, dir=up|down|both (default down for latency, bandwidth and slice), limit=N (repeatable)]:fault: ' \
     '--rules[Read faults from this JSON file: {"faults": \[{"kind": "abort", ...}\]}]:rules:_files' \
     '--header-faults[Let a call ask for its own fault with x-grpcdx-delay: DUR or x-grpcdx-abort: CODE metadata]' \
     '--tcp[Be a byte-level TCP proxy (no gRPC parsing; TLS passes through) with connection faults, decided per connection]' \

@@ -70,14 +70,18 @@ class AdminService final : public pb::ChaosAdmin::Service {
     if (auto denied = authorize(*ctx); !denied.ok()) return denied;
     auto spec = parse_fault_spec(req->spec(), m_injector.mode());
     if (!spec) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, spec.error().message);
-    fill(resp, m_injector.add_fault(std::move(*spec)));
+    auto added = m_injector.add_fault(std::move(*spec));
+    if (!added) return refused(added.error());
+    fill(resp, *added);
     return grpc::Status::OK;
   }
 
   grpc::Status RemoveFault(grpc::ServerContext* ctx, const pb::RemoveFaultRequest* req,
                            pb::RemoveFaultResponse*) override {
     if (auto denied = authorize(*ctx); !denied.ok()) return denied;
-    if (!m_injector.remove_fault(req->id()))
+    auto removed = m_injector.remove_fault(req->id());
+    if (!removed) return refused(removed.error());
+    if (!*removed)
       return grpc::Status(grpc::StatusCode::NOT_FOUND,
                           fmt::format("no fault with id '{}' (ListFaults shows the current ids)", req->id()));
     return grpc::Status::OK;
@@ -85,7 +89,7 @@ class AdminService final : public pb::ChaosAdmin::Service {
 
   grpc::Status ClearFaults(grpc::ServerContext* ctx, const pb::ClearFaultsRequest*, pb::ClearFaultsResponse*) override {
     if (auto denied = authorize(*ctx); !denied.ok()) return denied;
-    m_injector.clear_faults();
+    if (auto cleared = m_injector.clear_faults(); !cleared) return refused(cleared.error());
     return grpc::Status::OK;
   }
 
@@ -97,11 +101,17 @@ class AdminService final : public pb::ChaosAdmin::Service {
 
   grpc::Status ResetCounters(grpc::ServerContext* ctx, const pb::ResetCountersRequest*, pb::Counters* resp) override {
     if (auto denied = authorize(*ctx); !denied.ok()) return denied;
-    resp->set_json(counters_json(m_injector.counters().reset()).dump());
+    resp->set_json(counters_json(m_injector.reset_counters()).dump());
     return grpc::Status::OK;
   }
 
  private:
+  // A change the proxy could not make (loss=P's nftables rules): the faults in force stay.
+  static grpc::Status refused(const Error& e) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        e.hint.empty() ? e.message : fmt::format("{} ({})", e.message, e.hint));
+  }
+
   grpc::Status authorize(const grpc::ServerContext& ctx) const {
     if (m_token.empty()) return grpc::Status::OK;
     std::vector<std::string_view> values;

@@ -10,28 +10,25 @@
 namespace grpcdx::chaos {
 
 Counters::Counters(const std::vector<std::string>& specs, bool tcp) {
-  for (const auto& s : specs) m_counts.faults.push_back(FaultCounts{s, 0, 0});
-  m_retired.assign(specs.size(), false);
-  m_dropped.assign(specs.size(), false);
+  for (const auto& s : specs) m_faults.emplace(m_next_fault++, Entry{FaultCounts{s, 0, 0}});
   m_counts.tcp = tcp;
 }
 
 size_t Counters::add_fault(std::string spec) {
   std::lock_guard lock(m_mutex);
-  m_counts.faults.push_back(FaultCounts{std::move(spec), 0, 0});
-  m_retired.push_back(false);
-  m_dropped.push_back(false);
-  return m_counts.faults.size() - 1;
+  m_faults.emplace(m_next_fault, Entry{FaultCounts{std::move(spec), 0, 0}});
+  return m_next_fault++;
 }
 
 void Counters::retire_fault(size_t fault) {
   std::lock_guard lock(m_mutex);
-  m_retired.at(fault) = true;
+  if (auto it = m_faults.find(fault); it != m_faults.end()) it->second.retired = true;
 }
 
 FaultCounts Counters::fault(size_t fault) const {
   std::lock_guard lock(m_mutex);
-  return m_counts.faults.at(fault);
+  auto it = m_faults.find(fault);
+  return it == m_faults.end() ? FaultCounts{} : it->second.counts;
 }
 
 CountersSnapshot Counters::reset() {
@@ -46,9 +43,13 @@ CountersSnapshot Counters::reset() {
   m_counts.upstream_failed = 0;
   m_counts.upstream_status.clear();
   m_counts.client_status.clear();
-  for (size_t i = 0; i < m_counts.faults.size(); ++i) {
-    m_counts.faults[i].matched = m_counts.faults[i].injected = 0;
-    if (m_retired[i]) m_dropped[i] = true;
+  for (auto it = m_faults.begin(); it != m_faults.end();) {
+    if (it->second.retired) {
+      it = m_faults.erase(it);
+      continue;
+    }
+    it->second.counts.matched = it->second.counts.injected = 0;
+    ++it;
   }
   return before;
 }
@@ -71,17 +72,13 @@ void Counters::add_call() {
   std::lock_guard lock(m_mutex);
   ++m_counts.calls;
 }
-// A call planned on a set read just before its fault was removed and the counters reset still
-// counts: the entry comes back into the snapshots rather than the count being lost.
 void Counters::add_matched(size_t fault) {
   std::lock_guard lock(m_mutex);
-  ++m_counts.faults.at(fault).matched;
-  m_dropped[fault] = false;
+  if (auto it = m_faults.find(fault); it != m_faults.end()) ++it->second.counts.matched;
 }
 void Counters::add_injected(size_t fault) {
   std::lock_guard lock(m_mutex);
-  ++m_counts.faults.at(fault).injected;
-  m_dropped[fault] = false;
+  if (auto it = m_faults.find(fault); it != m_faults.end()) ++it->second.counts.injected;
 }
 void Counters::add_upstream_status(int code) {
   std::lock_guard lock(m_mutex);
@@ -93,7 +90,8 @@ void Counters::add_client_status(int code) {
 }
 uint64_t Counters::injected(size_t fault) const {
   std::lock_guard lock(m_mutex);
-  return m_counts.faults.at(fault).injected;
+  auto it = m_faults.find(fault);
+  return it == m_faults.end() ? 0 : it->second.counts.injected;
 }
 CountersSnapshot Counters::snapshot() const {
   std::lock_guard lock(m_mutex);
@@ -103,8 +101,8 @@ CountersSnapshot Counters::snapshot() const {
 CountersSnapshot Counters::snapshot_locked() const {
   CountersSnapshot c = m_counts;
   c.faults.clear();
-  for (size_t i = 0; i < m_counts.faults.size(); ++i)
-    if (!m_dropped[i]) c.faults.push_back(m_counts.faults[i]);
+  c.faults.reserve(m_faults.size());
+  for (const auto& [index, entry] : m_faults) c.faults.push_back(entry.counts);
   c.bytes_up = m_bytes_up.load(std::memory_order_relaxed);
   c.bytes_down = m_bytes_down.load(std::memory_order_relaxed);
   return c;

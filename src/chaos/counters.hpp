@@ -51,15 +51,16 @@ class Counters {
   uint64_t injected(size_t fault) const;
 
   // A new fault entry (a fault added while the proxy runs), after every existing one; returns
-  // its index for add_matched/add_injected.
+  // its index for add_matched/add_injected (indexes are never reused).
   size_t add_fault(std::string spec);
   // Marks a removed fault: its counts stay in every snapshot until the next reset() drops it.
   void retire_fault(size_t fault);
-  // The counts of one entry.
+  // The counts of one entry (zero when reset() has freed it).
   FaultCounts fault(size_t fault) const;
   // A snapshot of the counters, then sets them to zero (open connections stay: they are still
-  // open) and drops the entries of removed faults, all in one step, so nothing counted between
-  // the two is lost.
+  // open) and frees the entries of removed faults, all in one step, so nothing counted between
+  // the two is lost. Counts for a freed entry are ignored: the caller makes sure none can come
+  // (Injector::reset_counters), so memory stays flat however many faults come and go.
   CountersSnapshot reset();
 
   // --tcp. Connections count when accepted (add_connection) and leave the open count when
@@ -75,10 +76,15 @@ class Counters {
  private:
   CountersSnapshot snapshot_locked() const;
 
+  struct Entry {
+    FaultCounts counts;
+    bool retired = false;  // its fault was removed; freed at the next reset
+  };
+
   mutable std::mutex m_mutex;
-  CountersSnapshot m_counts;          // faults: every entry ever made, by index
-  std::vector<bool> m_retired;        // per entry: its fault was removed
-  std::vector<bool> m_dropped;        // per entry: removed and reset since; left out of snapshots
+  CountersSnapshot m_counts;        // everything but the faults
+  std::map<size_t, Entry> m_faults;  // by index, in the order made; removed ones until a reset
+  size_t m_next_fault = 0;
   std::atomic<uint64_t> m_bytes_up{0};
   std::atomic<uint64_t> m_bytes_down{0};
 };

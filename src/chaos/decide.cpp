@@ -79,6 +79,7 @@ Decision decide(const FaultSpec& spec, const CallInfo& call, Random& rng) {
     case FaultKind::drop: break;
     case FaultKind::blackhole: a.after_duration = spec.after_duration; break;
     case FaultKind::slow_close: a.delay = spec.delay; break;
+    case FaultKind::loss: break;  // the kernel's doing, for every connection: never planned per connection
     case FaultKind::latency:
       a.delay = spec.delay;
       a.jitter = spec.jitter;

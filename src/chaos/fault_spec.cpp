@@ -17,20 +17,22 @@ namespace grpcdx::chaos {
 namespace {
 
 constexpr std::string_view k_kinds_hint = "use delay, abort, cancel, reset, stall or drop";
-constexpr std::string_view k_tcp_kinds_hint = "use latency, bandwidth, reset, blackhole, slice, close or slow_close";
+constexpr std::string_view k_tcp_kinds_hint =
+    "use latency, bandwidth, reset, blackhole, slice, close, slow_close or loss";
 
 std::string_view kinds_hint(ProxyMode mode) { return mode == ProxyMode::tcp ? k_tcp_kinds_hint : k_kinds_hint; }
 
 bool is_tcp_only(FaultKind k) {
   return k == FaultKind::latency || k == FaultKind::bandwidth || k == FaultKind::blackhole || k == FaultKind::slice ||
-         k == FaultKind::close || k == FaultKind::slow_close;
+         k == FaultKind::close || k == FaultKind::slow_close || k == FaultKind::loss;
 }
 
 Result<FaultKind> parse_kind(std::string_view text, ProxyMode mode) {
   static constexpr FaultKind k_all[] = {FaultKind::delay,   FaultKind::abort,     FaultKind::cancel,
                                         FaultKind::reset,   FaultKind::stall,     FaultKind::drop,
                                         FaultKind::latency, FaultKind::bandwidth, FaultKind::blackhole,
-                                        FaultKind::slice,   FaultKind::close,     FaultKind::slow_close};
+                                        FaultKind::slice,   FaultKind::close,     FaultKind::slow_close,
+                                        FaultKind::loss};
   if (text.empty()) return usage_error(fmt::format("missing fault kind ({})", kinds_hint(mode)));
   for (FaultKind k : k_all) {
     if (kind_name(k) != text) continue;
@@ -62,6 +64,7 @@ std::vector<std::string_view> kind_keys(FaultKind kind) {
     case FaultKind::latency: return {"latency", "jitter"};
     case FaultKind::bandwidth: return {"bandwidth"};
     case FaultKind::slice: return {"slice", "delay"};
+    case FaultKind::loss: return {"loss"};
   }
   return {};
 }
@@ -75,6 +78,7 @@ std::string_view kind_value_key(FaultKind kind) {
     case FaultKind::bandwidth: return "bandwidth";
     case FaultKind::slice: return "slice";
     case FaultKind::slow_close: return "slow_close";
+    case FaultKind::loss: return "loss";
     default: return {};
   }
 }
@@ -93,6 +97,7 @@ std::string_view no_value_usage(FaultKind kind, ProxyMode mode) {
 // The common keys of a mode, as the unknown-key message lists them.
 std::string common_keys(FaultKind kind, ProxyMode mode) {
   if (mode == ProxyMode::grpc) return "pct, method, header, limit";
+  if (kind == FaultKind::loss) return "dir";
   return kind == FaultKind::close ? "pct, limit" : "pct, dir, limit";
 }
 
@@ -113,6 +118,10 @@ Result<void> apply_key(FaultSpec& spec, std::string_view key, std::string_view v
   if (mode == ProxyMode::tcp && (key == "method" || key == "header"))
     return usage_error(fmt::format("key '{}' does not apply to --tcp (bytes have no methods or metadata; keys: {})",
                                    key, common_keys(spec.kind, mode)));
+  if (spec.kind == FaultKind::loss && (key == "pct" || key == "limit"))
+    return usage_error(fmt::format("key '{}' does not apply to 'loss' (the kernel drops P percent of every packet "
+                                   "on the proxy's port, of every connection; keys: loss, dir)",
+                                   key));
   if (key == "dir") {
     if (mode == ProxyMode::grpc)
       return usage_error("key 'dir' needs --tcp (the gRPC proxy's faults act on calls, not on one direction of bytes)");
@@ -167,8 +176,9 @@ Result<void> apply_key(FaultSpec& spec, std::string_view key, std::string_view v
   }
   auto keys = kind_keys(spec.kind);
   if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
-    static const std::set<std::string_view> k_known = {"delay", "jitter",  "code",  "message",  "retry_after",
-                                                       "after", "latency", "slice", "bandwidth", "slow_close"};
+    static const std::set<std::string_view> k_known = {"delay", "jitter",  "code",  "message",   "retry_after",
+                                                       "after", "latency", "slice", "bandwidth", "slow_close",
+                                                       "loss"};
     if (k_known.contains(key))
       return usage_error(fmt::format("key '{}' does not apply to '{}'", key, kind_name(spec.kind)));
     return usage_error(fmt::format("unknown key '{}' (keys: {}{})", key,
@@ -194,6 +204,19 @@ Result<void> apply_key(FaultSpec& spec, std::string_view key, std::string_view v
                                      value));
     if (*rate == 0) return usage_error("bandwidth 0 would forward nothing (use blackhole for that, or a rate like 1KB/s)");
     spec.rate = *rate;
+    return {};
+  }
+  if (key == "loss") {
+    // A percentage like pct's; the rules draw in millionths, so a smaller share would drop nothing.
+    double loss = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), loss);
+    if (value.empty() || ec != std::errc() || end != value.data() + value.size() || !std::isfinite(loss) ||
+        loss < 0.0001 || loss > 100)
+      return usage_error(
+          fmt::format("invalid loss '{}' (use the percentage of packets to drop, above 0 and at most 100, e.g. 10 "
+                      "or 0.5)",
+                      value));
+    spec.loss = loss;
     return {};
   }
   if (key == "slice") {
@@ -275,6 +298,8 @@ Result<void> check_complete(const FaultSpec& spec, const std::set<std::string>& 
     return usage_error("bandwidth needs a rate (use bandwidth=100KB/s)");
   if (spec.kind == FaultKind::slice && !seen.contains("slice"))
     return usage_error("slice needs a size (use slice=100, in bytes)");
+  if (spec.kind == FaultKind::loss && !seen.contains("loss"))
+    return usage_error("loss needs a percentage (use loss=10: the kernel drops 10% of the packets)");
   if (spec.kind == FaultKind::slow_close && !seen.contains("slow_close"))
     return usage_error("slow_close needs a duration (use slow_close=500ms)");
   if (spec.kind == FaultKind::blackhole && spec.after_duration && seen.contains("dir"))
@@ -300,6 +325,7 @@ std::string_view kind_name(FaultKind kind) {
     case FaultKind::slice: return "slice";
     case FaultKind::close: return "close";
     case FaultKind::slow_close: return "slow_close";
+    case FaultKind::loss: return "loss";
   }
   return "?";
 }
@@ -473,6 +499,7 @@ std::string to_flag_form(const FaultSpec& s) {
       if (s.after_duration) out += ",after=" + format_duration(*s.after_duration);
       break;
     case FaultKind::slow_close: out += "=" + format_duration(s.delay); break;
+    case FaultKind::loss: out += "=" + format_pct(s.loss); break;
     case FaultKind::latency:
       out += "=" + format_duration(s.delay);
       if (s.jitter.count() > 0) out += ",jitter=" + format_duration(s.jitter);

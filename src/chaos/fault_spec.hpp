@@ -13,9 +13,10 @@
 
 namespace grpcdx::chaos {
 
-// delay..drop are the gRPC proxy's faults; latency..slow_close are --tcp's; reset is in both, with
-// `after` counting messages in one and bytes (or a duration) in the other.
-enum class FaultKind { delay, abort, cancel, reset, stall, drop, latency, bandwidth, blackhole, slice, close, slow_close };
+// delay..drop are the gRPC proxy's faults; latency..loss are --tcp's; reset is in both, with
+// `after` counting messages in one and bytes (or a duration) in the other. loss is not done by the
+// proxy but by the kernel (nftables rules on the proxy's port: chaos/loss_rules.hpp).
+enum class FaultKind { delay, abort, cancel, reset, stall, drop, latency, bandwidth, blackhole, slice, close, slow_close, loss };
 
 // Which proxy a fault is parsed for: the gRPC-aware one, or the byte-level one of --tcp.
 enum class ProxyMode { grpc, tcp };
@@ -61,6 +62,7 @@ struct FaultSpec {
   uint64_t rate = 0;         // bandwidth: bytes per second (> 0)
   uint64_t after_bytes = 0;  // reset, close: after this many bytes forwarded in `dir`
   uint64_t slice_bytes = 0;  // slice: at most this many bytes a write (> 0)
+  double loss = 0;           // loss: percent of the packets the kernel drops, (0, 100]
 };
 
 // Parses a --fault value: a kind, optionally `=VALUE`, then `,key=value` pairs, e.g.

@@ -2,6 +2,8 @@
 // over a fault set that can be swapped while the proxy runs.
 #include "chaos/plan.hpp"
 
+#include <algorithm>
+
 namespace grpcdx::chaos {
 
 namespace {
@@ -33,16 +35,11 @@ Injector::Injector(InjectorOptions options, std::unique_ptr<Random> rng)
       set->faults.push_back(FaultEntry{fault_id(m_next_id++), counter++,
                                        list == &m_options.rules ? FaultOrigin::rules : FaultOrigin::flag, spec});
   m_header_base = counter;
-  m_injected.assign(counter + (m_options.header_faults ? 2 : 0), 0);
   m_faults.publish(std::move(set));
 }
 
 FaultEntry Injector::make_entry(FaultSpec spec, FaultOrigin origin) {
   size_t counter = m_counters.add_fault(spec.text);
-  {
-    std::lock_guard lock(m_mutex);
-    if (m_injected.size() <= counter) m_injected.resize(counter + 1, 0);
-  }
   return FaultEntry{fault_id(m_next_id++), counter, origin, std::move(spec)};
 }
 
@@ -56,41 +53,68 @@ std::vector<FaultStatus> Injector::list_faults() const {
   return out;
 }
 
-FaultStatus Injector::add_fault(FaultSpec spec, FaultOrigin origin) {
+void Injector::set_hook(SetHook hook) {
   std::lock_guard write(m_write_mutex);
+  m_hook = std::move(hook);
+}
+
+Result<void> Injector::publish(std::shared_ptr<const FaultSet> next) {
+  if (m_hook) TRY_VOID(m_hook(*next));
+  m_faults.publish(std::move(next));
+  return {};
+}
+
+Result<FaultStatus> Injector::add_fault(FaultSpec spec, FaultOrigin origin) {
+  std::lock_guard write(m_write_mutex);
+  auto next = std::make_shared<FaultSet>(*m_faults.current());
+  // The id and counter entry are made only once the hook agreed, so a refused fault leaves no
+  // trace; the hook sees the id the fault will get.
+  if (m_hook) {
+    next->faults.push_back(FaultEntry{fault_id(m_next_id), 0, origin, spec});
+    TRY_VOID(m_hook(*next));
+    next->faults.pop_back();
+  }
   FaultEntry entry = make_entry(std::move(spec), origin);
   FaultStatus status{entry.id, entry.spec.text, 0, 0};
-  auto next = std::make_shared<FaultSet>(*m_faults.current());
   next->faults.push_back(std::move(entry));
   m_faults.publish(std::move(next));
   return status;
 }
 
-bool Injector::remove_fault(const std::string& id) {
+Result<bool> Injector::remove_fault(const std::string& id) {
   std::lock_guard write(m_write_mutex);
   auto current = m_faults.current();
   auto next = without_fault(*current, id);
   if (!next) return false;
+  TRY_VOID(publish(std::move(next)));
   for (const auto& e : current->faults)
     if (e.id == id) m_counters.retire_fault(e.counter);
-  m_faults.publish(std::move(next));
   return true;
 }
 
-void Injector::clear_faults() {
-  std::lock_guard write(m_write_mutex);
-  for (const auto& e : m_faults.current()->faults) m_counters.retire_fault(e.counter);
-  m_faults.publish(std::make_shared<const FaultSet>());
-}
-
-void Injector::replace_faults(FaultOrigin origin, std::vector<FaultSpec> specs) {
+Result<void> Injector::clear_faults() {
   std::lock_guard write(m_write_mutex);
   auto current = m_faults.current();
+  TRY_VOID(publish(std::make_shared<const FaultSet>()));
+  for (const auto& e : current->faults) m_counters.retire_fault(e.counter);
+  return {};
+}
+
+Result<void> Injector::replace_faults(FaultOrigin origin, std::vector<FaultSpec> specs) {
+  std::lock_guard write(m_write_mutex);
+  auto current = m_faults.current();
+  if (m_hook) {
+    std::vector<FaultEntry> trial;
+    uint64_t id = m_next_id;
+    for (const auto& spec : specs) trial.push_back(FaultEntry{fault_id(id++), 0, origin, spec});
+    TRY_VOID(m_hook(*with_origin_replaced(*current, origin, std::move(trial))));
+  }
   std::vector<FaultEntry> entries;
   for (auto& spec : specs) entries.push_back(make_entry(std::move(spec), origin));
   for (const auto& e : current->faults)
     if (e.origin == origin) m_counters.retire_fault(e.counter);
   m_faults.publish(with_origin_replaced(*current, origin, std::move(entries)));
+  return {};
 }
 
 bool Injector::take_slot(bool& holds_slot) {
@@ -110,10 +134,11 @@ void Injector::release_slot(bool holds_slot) {
 CallPlan Injector::plan(const CallInfo& call) {
   CallPlan plan;
   m_counters.add_call();
-  // Read before the lock: the set stays valid for this call whatever changes meanwhile.
+  // Read under the lock the counts are made under, so reset_counters() knows no plan still holds
+  // a removed fault; the set stays valid for this call whatever changes after.
+  std::lock_guard lock(m_mutex);
   const auto set = m_faults.current();
   const auto& faults = set->faults;
-  std::lock_guard lock(m_mutex);
   std::vector<Decision> decisions;
   decisions.reserve(faults.size());
   for (const auto& entry : faults) decisions.push_back(decide(entry.spec, call, *m_rng));
@@ -147,7 +172,7 @@ CallPlan Injector::plan(const CallInfo& call) {
       const auto& entry = faults[i];
       if (entry.spec.limit && m_injected[entry.counter] >= *entry.spec.limit) continue;
       if (!accept(*d.action)) continue;
-      ++m_injected[entry.counter];
+      if (entry.spec.limit) ++m_injected[entry.counter];
       m_counters.add_injected(entry.counter);
     }
   }
@@ -173,15 +198,20 @@ ConnectionPlan Injector::plan_connection() {
   ConnectionPlan plan;
   m_counters.add_connection();
   const CallInfo connection;  // no method, no metadata: --tcp faults have no such conditions
+  std::lock_guard lock(m_mutex);  // before reading the set, as in plan()
   const auto set = m_faults.current();
-  std::lock_guard lock(m_mutex);
   for (const auto& entry : set->faults) {
+    if (entry.spec.kind == FaultKind::loss) {
+      m_counters.add_matched(entry.counter);
+      m_counters.add_injected(entry.counter);
+      continue;
+    }
     Decision d = decide(entry.spec, connection, *m_rng);
     if (d.matched) m_counters.add_matched(entry.counter);
     if (!d.action) continue;
     if (entry.spec.limit && m_injected[entry.counter] >= *entry.spec.limit) continue;
     if (!take_slot(plan.holds_slot)) continue;
-    ++m_injected[entry.counter];
+    if (entry.spec.limit) ++m_injected[entry.counter];
     m_counters.add_injected(entry.counter);
     plan.actions.push_back(std::move(*d.action));
   }
@@ -189,5 +219,18 @@ ConnectionPlan Injector::plan_connection() {
 }
 
 void Injector::release(const ConnectionPlan& plan) { release_slot(plan.holds_slot); }
+
+CountersSnapshot Injector::reset_counters() {
+  std::lock_guard write(m_write_mutex);  // the set stays as it is ...
+  std::lock_guard lock(m_mutex);         // ... and no plan counts meanwhile
+  CountersSnapshot before = m_counters.reset();
+  // The limit counts of removed faults are never read again.
+  const auto set = m_faults.current();
+  std::erase_if(m_injected, [&](const auto& kv) {
+    return std::none_of(set->faults.begin(), set->faults.end(),
+                        [&](const FaultEntry& e) { return e.counter == kv.first; });
+  });
+  return before;
+}
 
 }  // namespace grpcdx::chaos

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "chaos/counters.hpp"
@@ -67,7 +69,9 @@ class Injector {
 
   // --tcp: counts the connection, decides every fault in order (one pct draw each, plus a jitter
   // seed for a latency with jitter) and accepts every hit fault that is within its limit, while
-  // a --max-active slot is free (one slot per connection).
+  // a --max-active slot is free (one slot per connection). A loss fault is the kernel's, on every
+  // connection alike: it draws nothing, takes no slot, and counts the connection as matched and
+  // injected; it is not among the plan's actions.
   ConnectionPlan plan_connection();
 
   // Frees the --max-active slot of a closed connection's plan (no effect when it held none).
@@ -76,23 +80,40 @@ class Injector {
   // Which proxy this plans for (admin specs are parsed for it).
   ProxyMode mode() const { return m_options.mode; }
 
+  // The current fault set (it stays valid however the faults change later).
+  std::shared_ptr<const FaultSet> fault_set() const { return m_faults.current(); }
+
   // The current faults, in decision order, with their counts.
   std::vector<FaultStatus> list_faults() const;
 
-  // Adds a fault after the current ones, with the next id; returns it with zero counts.
-  FaultStatus add_fault(FaultSpec spec, FaultOrigin origin = FaultOrigin::admin);
+  // Something outside the injector that must follow the fault set (the kernel's loss rules of
+  // --tcp): called with every new set before it is published, under the writers' lock. When it
+  // fails, the change is not made and its error is what the change returns.
+  using SetHook = std::function<Result<void>(const FaultSet&)>;
+  void set_hook(SetHook hook);
+
+  // Adds a fault after the current ones, with the next id; returns it with zero counts. Fails
+  // only with the hook's error.
+  Result<FaultStatus> add_fault(FaultSpec spec, FaultOrigin origin = FaultOrigin::admin);
 
   // Removes fault `id`; its counts stay in the counters. False when there is no such fault.
-  bool remove_fault(const std::string& id);
+  // Fails only with the hook's error.
+  Result<bool> remove_fault(const std::string& id);
 
-  // Removes every fault.
-  void clear_faults();
+  // Removes every fault. Fails only with the hook's error.
+  Result<void> clear_faults();
 
   // Replaces the faults of `origin` (the re-read --rules file) with `specs`, which get new ids.
-  void replace_faults(FaultOrigin origin, std::vector<FaultSpec> specs);
+  // Fails only with the hook's error (the faults in force stay).
+  Result<void> replace_faults(FaultOrigin origin, std::vector<FaultSpec> specs);
 
   Counters& counters() { return m_counters; }
   const Counters& counters() const { return m_counters; }
+
+  // Counters::reset, with no plan counting meanwhile: the entries (and limit counts) of removed
+  // faults are freed, since no plan can count them any more (plans read the fault set under the
+  // same lock they count under).
+  CountersSnapshot reset_counters();
 
   // The counter entries of the header faults (after the flag faults), when enabled.
   static constexpr std::string_view k_header_delay_entry = "header:x-grpcdx-delay";
@@ -106,15 +127,21 @@ class Injector {
   // A new entry for `spec` (counter, limit count, id); the caller holds m_write_mutex.
   FaultEntry make_entry(FaultSpec spec, FaultOrigin origin);
 
+  // Runs the hook over `next` and publishes it when the hook agrees; the caller holds
+  // m_write_mutex.
+  Result<void> publish(std::shared_ptr<const FaultSet> next);
+
   InjectorOptions m_options;
   std::unique_ptr<Random> m_rng;
   Counters m_counters;
   FaultSetHolder m_faults;
   std::mutex m_write_mutex;          // serialises changes of the fault set
+  SetHook m_hook;                    // guarded by m_write_mutex
   uint64_t m_next_id = 1;            // guarded by m_write_mutex
   size_t m_header_base = 0;          // the counter entries of the header faults
   std::mutex m_mutex;
-  std::vector<uint64_t> m_injected;  // per counter entry, guarded by m_mutex (limit checks)
+  std::unordered_map<size_t, uint64_t> m_injected;  // injections of faults with a limit, by counter
+                                                    // entry; guarded by m_mutex
   uint64_t m_active = 0;             // calls holding a slot, guarded by m_mutex
 };
 

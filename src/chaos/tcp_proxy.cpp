@@ -28,6 +28,7 @@
 
 #include <fmt/format.h>
 
+#include "chaos/loss_table.hpp"
 #include "chaos/plan.hpp"
 #include "chaos/tcp_faults.hpp"
 #include "net/target.hpp"
@@ -76,6 +77,24 @@ std::string format_address(const sockaddr_storage& ss) {
   }
   const auto* sun = reinterpret_cast<const sockaddr_un*>(&ss);
   return fmt::format("unix:{}", sun->sun_path);
+}
+
+// What loss=P's rules match: the listening address (empty when it is the wildcard) and port;
+// port 0 for a unix socket.
+LossPort loss_port(const sockaddr_storage& ss) {
+  LossPort p;
+  char host[INET6_ADDRSTRLEN] = {};
+  if (ss.ss_family == AF_INET) {
+    const auto* sa = reinterpret_cast<const sockaddr_in*>(&ss);
+    if (sa->sin_addr.s_addr != htonl(INADDR_ANY)) p.address = inet_ntop(AF_INET, &sa->sin_addr, host, sizeof host);
+    p.port = ntohs(sa->sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    const auto* sa = reinterpret_cast<const sockaddr_in6*>(&ss);
+    p.ipv6 = true;
+    if (!IN6_IS_ADDR_UNSPECIFIED(&sa->sin6_addr)) p.address = inet_ntop(AF_INET6, &sa->sin6_addr, host, sizeof host);
+    p.port = ntohs(sa->sin6_port);
+  }
+  return p;
 }
 
 // The addresses of a host:port or unix:/path target, in getaddrinfo's order.
@@ -836,6 +855,7 @@ TcpProxy::~TcpProxy() { stop(); }
 
 void TcpProxy::stop() {
   if (m_loop) m_loop->stop();
+  if (m_loss) m_loss->remove();
 }
 
 CountersSnapshot TcpProxy::counters() const { return m_loop->counters(); }
@@ -871,6 +891,7 @@ Result<std::unique_ptr<TcpProxy>> TcpProxy::start(const TcpProxyOptions& options
     return local_error(fmt::format("cannot listen on {}: {}", options.listen, std::strerror(last_errno)));
 
   std::string address;
+  LossPort port;
   if (bound.family == AF_UNIX) {
     address = "unix:" + listen_target.host;
   } else {
@@ -878,11 +899,19 @@ Result<std::unique_ptr<TcpProxy>> TcpProxy::start(const TcpProxyOptions& options
     socklen_t len = sizeof ss;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
     address = format_address(ss);
+    port = loss_port(ss);
   }
   std::unique_ptr<TcpProxy> proxy(new TcpProxy());
   proxy->m_loop = std::make_unique<TcpLoop>(options, std::move(upstream), fd,
                                             bound.family == AF_UNIX ? listen_target.host : std::string());
   proxy->m_loop->set_listen_family(bound.family);
+  // The kernel's loss rules follow the fault set: made before the first connection is accepted,
+  // changed with every change of the set (a change the rules cannot follow is refused), and
+  // removed by stop(), or by the next proxy with loss when this one is killed.
+  proxy->m_loss = std::make_shared<LossTable>(port);
+  Injector& injector = proxy->m_loop->injector();
+  TRY_VOID(proxy->m_loss->apply(*injector.fault_set()));
+  injector.set_hook([loss = proxy->m_loss](const FaultSet& set) { return loss->apply(set); });
   TRY_VOID(proxy->m_loop->start());
   proxy->m_address = address;
   return proxy;

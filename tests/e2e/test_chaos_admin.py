@@ -250,6 +250,33 @@ class AdminServiceTest(t.ServedTestCase):
         self.assertEqual(len(counts["faults"]), 6)  # removed faults keep their counts
         self.assertGreater(aborts, 0)
 
+    def test_a_hundred_changes_under_load_leave_the_counters_whole(self):
+        # 100 adds and removes from grpcio while bench runs: whatever the interleaving, every call is
+        # counted once and every abort the proxy injected is an UNAVAILABLE in bench's table.
+        n = 3000
+        with proxy(self.address, "--seed", "9") as (c, address):
+            client = AdminClient(address)
+            bench = subprocess.Popen([t.binary(), "bench", c.address, EMPTY, "--plaintext", "-n", str(n), "-c", "4",
+                                      "-o", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for i in range(100):
+                spec = "abort=UNAVAILABLE,pct=50,method=" + EMPTY if i % 2 else "delay=1ms,method=" + EMPTY
+                added = client("AddFault", spec=spec)
+                client("RemoveFault", id=added.id)
+            self.assertEqual(len(client("ListFaults").faults), 0)
+            client.close()
+            out, err = bench.communicate(timeout=120)
+            self.assertEqual(bench.returncode, 0, err)
+            report = json.loads(out)
+            counts = c.counters(self)
+        self.assertEqual(sum(report["status"].values()), n)
+        self.assertEqual(counts["calls"], sum(counts["client_status"].values()))
+        self.assertEqual(len(counts["faults"]), 100)
+        aborts = sum(f["injected"] for f in counts["faults"] if f["spec"].startswith("abort"))
+        self.assertEqual(aborts, report["status"].get("UNAVAILABLE", 0))
+        self.assertEqual(counts["client_status"].get("UNAVAILABLE", 0), aborts)
+        # The rest are bench's own reflection calls (a stream it ends by leaving).
+        self.assertIn(counts["calls"] - n, range(0, 6))
+
     def test_sighup_rereads_the_rules(self):
         rules = t.write_file("hup-rules.json", json.dumps(
             {"faults": [{"kind": "abort", "code": "INTERNAL", "method": EMPTY}]}))

@@ -420,7 +420,7 @@ class BadInputTest(t.TestCase):
     def test_faults_of_the_other_mode(self):
         self.assert_fails(self.chaos("--fault", "abort=UNAVAILABLE"), 2,
                           "error: invalid --fault 'abort=UNAVAILABLE': 'abort' is a gRPC fault and does not apply to "
-                          "--tcp (use latency, bandwidth, reset, blackhole, slice, close or slow_close)")
+                          "--tcp (use latency, bandwidth, reset, blackhole, slice, close, slow_close or loss)")
         self.assert_fails(t.run(["chaos", "--listen", "127.0.0.1:0", "--target", "127.0.0.1:1", "--fault",
                                  "latency=10ms"]), 2, "'latency' is a --tcp fault")
         rules = t.write_file("tcp-rules-l7.json", json.dumps({"faults": [{"kind": "drop"}]}))
@@ -431,6 +431,25 @@ class BadInputTest(t.TestCase):
         self.assert_fails(self.chaos("--fault", "latency=1s,dir=left"), 2, "invalid dir 'left' (use up, down or both)")
         self.assert_fails(self.chaos("--fault", "slice=0"), 2, "slice 0 would forward nothing")
         self.assert_fails(self.chaos("--fault", "reset,method=a/b"), 2, "key 'method' does not apply to --tcp")
+        # loss=P is checked by the parser before any nftables rule is made (tests/e2e/test_chaos_loss.py
+        # runs the real thing in a network namespace of its own).
+        hint = "(use the percentage of packets to drop, above 0 and at most 100, e.g. 10 or 0.5)"
+        self.assert_fails(self.chaos("--fault", "loss=150"), 2,
+                          "error: invalid --fault 'loss=150': invalid loss '150' " + hint)
+        self.assert_fails(self.chaos("--fault", "loss=abc"), 2,
+                          "error: invalid --fault 'loss=abc': invalid loss 'abc' " + hint)
+        self.assert_fails(self.chaos("--fault", "loss=5,pct=50"), 2, "key 'pct' does not apply to 'loss'")
+        rules = t.write_file("tcp-rules-loss.json", json.dumps({"faults": [{"kind": "loss", "loss": 101}]}))
+        self.assert_fails(self.chaos("--rules", rules), 1, "faults[0].loss: invalid loss '101' " + hint)
+
+    def test_loss_needs_a_tcp_port(self):
+        # Refused before nftables is touched, so this runs anywhere (also as root on the host).
+        path = os.path.join(t.tmpdir(), "loss.sock")
+        self.assert_fails(t.run(["chaos", "--tcp", "--listen", "unix:" + path, "--target", "127.0.0.1:1",
+                                 "--fault", "loss=10"]), 1,
+                          "error: loss=10 needs a TCP port: the kernel drops the packets of the proxy's port, and a "
+                          "unix socket has none")
+        self.assertFalse(os.path.exists(path))
 
     def test_flags_that_do_not_apply(self):
         self.assert_fails(self.chaos("--cacert", "ca.pem"), 2,

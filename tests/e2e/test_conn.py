@@ -13,6 +13,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import grpcdx_test as t  # noqa: E402
 from hostile_peers import drain, read_preface  # noqa: E402
+from netns import NetnsTestCase  # noqa: E402
 from raw_h2 import ACK, GOAWAY, SETTINGS, Acceptor, frame  # noqa: E402
 from test_go_peer import go_peer  # noqa: E402
 
@@ -260,24 +261,15 @@ class RawPeers(ConnTestCase):
             self.assertLess(v["held_ms"], 1300 + 2000)
 
 
-class DeadPathInANetworkNamespace(ConnTestCase):
+class DeadPathInANetworkNamespace(ConnTestCase, NetnsTestCase):
     """dead_path as a NAT or load balancer makes it: the kernel drops every packet of an
     established flow (an nftables DROP), in a private network namespace so the host's firewall
     is never touched. Needs root, ip (iproute2) and nft (nftables), as CI has."""
 
-    def setUp(self):
-        if os.geteuid() != 0:
-            self.skipTest("needs root for a network namespace")
-        self.ns = "grpcdx-conn-%d" % os.getpid()
-        subprocess.run(["ip", "netns", "add", self.ns], check=True, timeout=10)
-        self.addCleanup(subprocess.run, ["ip", "netns", "del", self.ns], timeout=10)
-        self.inside(["ip", "link", "set", "lo", "up"])
-
-    def inside(self, argv):
-        subprocess.run(["ip", "netns", "exec", self.ns] + argv, check=True, timeout=10)
+    NETNS_TAG = "conn"
 
     def test_dropped_flow_is_a_dead_path(self):
-        ns = ["ip", "netns", "exec", self.ns]
+        ns = self.ns.argv([])
         server = subprocess.Popen(ns + [t.binary(), "serve", "--listen", "127.0.0.1:0",
                                         "--keepalive-min-time", "10ms", "--keepalive-permit-without-stream"],
                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)

@@ -189,12 +189,12 @@ TEST_CASE("parse_fault_spec: a fault of the other mode is refused, naming the ki
   CHECK(parse_fault_spec("blackhole").error().kind == ErrorKind::usage);
   CHECK(parse_fault_spec("abort=UNAVAILABLE", ProxyMode::tcp).error().message ==
         "'abort' is a gRPC fault and does not apply to --tcp (use latency, bandwidth, reset, blackhole, slice, "
-        "close or slow_close)");
+        "close, slow_close or loss)");
   CHECK(parse_fault_spec("delay=1s", ProxyMode::tcp).error().message ==
         "'delay' is a gRPC fault and does not apply to --tcp (use latency, bandwidth, reset, blackhole, slice, "
-        "close or slow_close)");
+        "close, slow_close or loss)");
   CHECK(parse_fault_spec("slow", ProxyMode::tcp).error().message ==
-        "unknown fault kind 'slow' (use latency, bandwidth, reset, blackhole, slice, close or slow_close)");
+        "unknown fault kind 'slow' (use latency, bandwidth, reset, blackhole, slice, close, slow_close or loss)");
   CHECK(parse_fault_spec("reset,after=2,dir=up").error().message ==
         "key 'dir' needs --tcp (the gRPC proxy's faults act on calls, not on one direction of bytes)");
   CHECK(parse_fault_spec("latency=1s,method=pkg.S/M", ProxyMode::tcp).error().message ==
@@ -287,10 +287,46 @@ TEST_CASE("parse_rules --tcp: the same faults as JSON") {
   auto err = [](std::string_view text, ProxyMode mode) { return parse_rules(text, "r.json", mode).error().message; };
   CHECK(err(R"({"faults": [{"kind": "abort", "code": 14}]})", ProxyMode::tcp) ==
         "r.json: faults[0].kind: 'abort' is a gRPC fault and does not apply to --tcp (use latency, bandwidth, reset, "
-        "blackhole, slice, close or slow_close)");
+        "blackhole, slice, close, slow_close or loss)");
   CHECK(err(R"({"faults": [{"kind": "slice"}]})", ProxyMode::grpc).starts_with("r.json: faults[0].kind: 'slice' is a --tcp fault"));
   CHECK(err(R"({"faults": [{"kind": "slice", "slice": 10, "dir": "left"}]})", ProxyMode::tcp) ==
         "r.json: faults[0].dir: invalid dir 'left' (use up, down or both)");
   CHECK(err(R"({"faults": [{}]})", ProxyMode::tcp) ==
-        "r.json: faults[0].kind: missing or not a string (use latency, bandwidth, reset, blackhole, slice, close or slow_close)");
+        "r.json: faults[0].kind: missing or not a string (use latency, bandwidth, reset, blackhole, slice, close, "
+        "slow_close or loss)");
+}
+
+TEST_CASE("parse_fault_spec: loss=P for --tcp, a share of packets the kernel drops") {
+  auto loss = parse_fault_spec("loss=10", ProxyMode::tcp);
+  REQUIRE(loss);
+  CHECK(loss->kind == FaultKind::loss);
+  CHECK(loss->loss == 10.0);
+  CHECK(loss->dir == Direction::both);
+  CHECK(to_flag_form(*loss) == "loss=10");
+  auto up = parse_fault_spec("loss=0.5,dir=up", ProxyMode::tcp);
+  REQUIRE(up);
+  CHECK(up->loss == 0.5);
+  CHECK(to_flag_form(*up) == "loss=0.5,dir=up");
+  CHECK(parse_fault_spec("loss=100", ProxyMode::tcp));
+  const std::string hint = "(use the percentage of packets to drop, above 0 and at most 100, e.g. 10 or 0.5)";
+  CHECK(parse_fault_spec("loss=150", ProxyMode::tcp).error().message == "invalid loss '150' " + hint);
+  CHECK(parse_fault_spec("loss=abc", ProxyMode::tcp).error().message == "invalid loss 'abc' " + hint);
+  CHECK(parse_fault_spec("loss=0", ProxyMode::tcp).error().message == "invalid loss '0' " + hint);
+  CHECK(parse_fault_spec("loss=-1", ProxyMode::tcp).error().message == "invalid loss '-1' " + hint);
+  CHECK(parse_fault_spec("loss", ProxyMode::tcp).error().message ==
+        "loss needs a percentage (use loss=10: the kernel drops 10% of the packets)");
+  CHECK(parse_fault_spec("loss=10,pct=50", ProxyMode::tcp).error().message ==
+        "key 'pct' does not apply to 'loss' (the kernel drops P percent of every packet on the proxy's port, of "
+        "every connection; keys: loss, dir)");
+  CHECK(parse_fault_spec("loss=10,limit=1", ProxyMode::tcp).error().kind == ErrorKind::usage);
+  CHECK(parse_fault_spec("loss=10,after=1s", ProxyMode::tcp).error().message ==
+        "key 'after' does not apply to 'loss'");
+  CHECK(parse_fault_spec("loss=10,x=1", ProxyMode::tcp).error().message == "unknown key 'x' (keys: loss, dir)");
+  CHECK(parse_fault_spec("loss=10").error().message ==
+        "'loss' is a --tcp fault: add --tcp for the byte-level proxy (without it, use delay, abort, cancel, reset, "
+        "stall or drop)");
+  auto rules = parse_rules(R"({"faults": [{"kind": "loss", "loss": 2.5, "dir": "down"}]})", "r.json", ProxyMode::tcp);
+  REQUIRE(rules);
+  CHECK(rules->at(0).loss == 2.5);
+  CHECK(rules->at(0).text == "loss=2.5,dir=down");
 }
