@@ -174,7 +174,8 @@ Result<int> run_replay(const ReplayOptions& opt, Io& io) {
   const bool fail_on_stall = opt.on_stall == "fail";
   stream::StallDetector detector(*stall_timeout);
   stream::observe_progress(sink, detector);
-  stream::StallMonitorOptions stall_options{fail_on_stall};
+  stream::StallMonitorOptions stall_options;
+  stall_options.cancel_on_stall = fail_on_stall;
   // The server's view of this connection in the report, when the server offers channelz.
   stall_options.server_view = channelz::server_view_lookup(conn, channelz::k_stall_lookup_budget);
   stream::StallMonitor monitor(detector, p.channel, stall_options,
