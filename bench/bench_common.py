@@ -46,6 +46,14 @@ def start(argv, timeout=20, stderr=subprocess.DEVNULL):
     return proc, data.split(b"\n", 1)[0].decode().strip()
 
 
+def start_upstream(kind, grpcdx, minimal_server):
+    """The server a harness measures against, (process, address): the minimal C++ server
+    (`kind` "minimal") or `grpcdx serve`."""
+    if kind == "minimal":
+        return start([minimal_server])
+    return start([grpcdx, "serve", "--listen", "127.0.0.1:0"])
+
+
 def stop(proc, timeout=15):
     """SIGTERM, then SIGKILL if it has not ended within `timeout` seconds."""
     proc.send_signal(signal.SIGTERM)

@@ -18,7 +18,7 @@ import os
 import statistics
 import sys
 
-from bench_common import loadavg, proc_usage, refuse_when_busy, rss_kib, run_measured, start, stop
+from bench_common import loadavg, proc_usage, refuse_when_busy, rss_kib, run_measured, start, start_upstream, stop
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.path.join(os.path.dirname(HERE), "build")
@@ -101,10 +101,7 @@ def main():
     busy = refuse_when_busy(args.force)
     if busy:
         return busy
-    if args.upstream == "minimal":
-        server, upstream = start([args.server])
-    else:
-        server, upstream = start([args.grpcdx, "serve", "--listen", "127.0.0.1:0"])
+    server, upstream = start_upstream(args.upstream, args.grpcdx, args.server)
     proxy = old = None
     try:
         proxy, address = start([args.grpcdx, "chaos", "--listen", "127.0.0.1:0", "--target", upstream, "--plaintext"])

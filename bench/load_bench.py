@@ -14,7 +14,7 @@ import os
 import statistics
 import sys
 
-from bench_common import loadavg, proc_usage, refuse_when_busy, run_measured, start, stop
+from bench_common import loadavg, proc_usage, refuse_when_busy, run_measured, start_upstream, stop
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -73,10 +73,7 @@ def main():
     busy = refuse_when_busy(args.force)
     if busy:
         return busy
-    if args.upstream == "minimal":
-        server, address = start([args.server])
-    else:
-        server, address = start([args.grpcdx, "serve", "--listen", "127.0.0.1:0"])
+    server, address = start_upstream(args.upstream, args.grpcdx, args.server)
     names = ["baseline", "grpcdx"] + (["old"] if args.old_grpcdx else [])
     rows = {name: [] for name in names}
     try:

@@ -44,42 +44,63 @@ Client::Client(std::shared_ptr<grpc::Channel> channel, net::ConnectionOptions co
                                             status.error_message(), #method, m_conn.plaintext)); \
   } while (0)
 
+namespace {
+
+// Where a page of a channelz listing left off: the largest id it held, and whether the server
+// said it was the last.
+struct PageEnd {
+  int64_t last_id;
+  bool end;
+};
+
+// Follows a channelz listing page by page: `page(start)` asks for the items from id `start` on
+// and keeps them. Stops at the server's last page, at a page that brings nothing past `start`
+// (a server that repeats itself), or after k_max_pages.
+template <class Page>
+Result<void> follow_pages(Page page) {
+  int64_t start = 0;
+  for (int n = 0; n < k_max_pages; ++n) {
+    TRY(PageEnd got, page(start));
+    if (got.end || got.last_id < start) break;
+    start = got.last_id + 1;
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<std::vector<v1::Server>> Client::servers() {
   std::vector<v1::Server> out;
-  int64_t start = 0;
-  for (int page = 0; page < k_max_pages; ++page) {
+  TRY_VOID(follow_pages([&](int64_t start) -> Result<PageEnd> {
     v1::GetServersRequest request;
     request.set_start_server_id(start);
     v1::GetServersResponse response;
     GRPCDX_CHANNELZ_CALL(GetServers, request, response);
-    int64_t last = start - 1;
+    PageEnd page{start - 1, response.end()};
     for (const auto& server : response.server()) {
       out.push_back(server);
-      last = std::max(last, server.ref().server_id());
+      page.last_id = std::max(page.last_id, server.ref().server_id());
     }
-    if (response.end() || response.server_size() == 0 || last < start) break;
-    start = last + 1;
-  }
+    return page;
+  }));
   return out;
 }
 
 Result<std::vector<v1::SocketRef>> Client::server_sockets(int64_t server_id) {
   std::vector<v1::SocketRef> out;
-  int64_t start = 0;
-  for (int page = 0; page < k_max_pages; ++page) {
+  TRY_VOID(follow_pages([&](int64_t start) -> Result<PageEnd> {
     v1::GetServerSocketsRequest request;
     request.set_server_id(server_id);
     request.set_start_socket_id(start);
     v1::GetServerSocketsResponse response;
     GRPCDX_CHANNELZ_CALL(GetServerSockets, request, response);
-    int64_t last = start - 1;
+    PageEnd page{start - 1, response.end()};
     for (const auto& ref : response.socket_ref()) {
       out.push_back(ref);
-      last = std::max(last, ref.socket_id());
+      page.last_id = std::max(page.last_id, ref.socket_id());
     }
-    if (response.end() || response.socket_ref_size() == 0 || last < start) break;
-    start = last + 1;
-  }
+    return page;
+  }));
   return out;
 }
 
@@ -93,20 +114,18 @@ Result<v1::Socket> Client::socket(int64_t socket_id) {
 
 Result<std::vector<v1::Channel>> Client::top_channels() {
   std::vector<v1::Channel> out;
-  int64_t start = 0;
-  for (int page = 0; page < k_max_pages; ++page) {
+  TRY_VOID(follow_pages([&](int64_t start) -> Result<PageEnd> {
     v1::GetTopChannelsRequest request;
     request.set_start_channel_id(start);
     v1::GetTopChannelsResponse response;
     GRPCDX_CHANNELZ_CALL(GetTopChannels, request, response);
-    int64_t last = start - 1;
+    PageEnd page{start - 1, response.end()};
     for (const auto& channel : response.channel()) {
       out.push_back(channel);
-      last = std::max(last, channel.ref().channel_id());
+      page.last_id = std::max(page.last_id, channel.ref().channel_id());
     }
-    if (response.end() || response.channel_size() == 0 || last < start) break;
-    start = last + 1;
-  }
+    return page;
+  }));
   return out;
 }
 
