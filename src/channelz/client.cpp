@@ -9,13 +9,6 @@
 
 namespace grpcdx::channelz {
 
-namespace {
-
-// A bound on pages and items, so a server that never says `end` cannot keep us reading.
-constexpr int k_max_pages = 1000;
-
-}  // namespace
-
 Error channelz_error(int code, const std::string& message, const std::string& method, bool plaintext) {
   if (code == static_cast<int>(grpc::StatusCode::UNIMPLEMENTED))
     return Error{ErrorKind::local, "the server does not offer channelz (grpc.channelz.v1.Channelz/" + method +
@@ -43,31 +36,6 @@ Client::Client(std::shared_ptr<grpc::Channel> channel, net::ConnectionOptions co
       return std::unexpected(channelz_error(static_cast<int>(status.error_code()),               \
                                             status.error_message(), #method, m_conn.plaintext)); \
   } while (0)
-
-namespace {
-
-// Where a page of a channelz listing left off: the largest id it held, and whether the server
-// said it was the last.
-struct PageEnd {
-  int64_t last_id;
-  bool end;
-};
-
-// Follows a channelz listing page by page: `page(start)` asks for the items from id `start` on
-// and keeps them. Stops at the server's last page, at a page that brings nothing past `start`
-// (a server that repeats itself), or after k_max_pages.
-template <class Page>
-Result<void> follow_pages(Page page) {
-  int64_t start = 0;
-  for (int n = 0; n < k_max_pages; ++n) {
-    TRY(PageEnd got, page(start));
-    if (got.end || got.last_id < start) break;
-    start = got.last_id + 1;
-  }
-  return {};
-}
-
-}  // namespace
 
 Result<std::vector<v1::Server>> Client::servers() {
   std::vector<v1::Server> out;

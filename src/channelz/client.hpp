@@ -55,6 +55,31 @@ class Client {
   std::optional<Duration> m_timeout;
 };
 
+// Where a page of a channelz listing left off: the largest id it held, and whether the server
+// said it was the last.
+struct PageEnd {
+  int64_t last_id;
+  bool end;
+};
+
+// The most pages a listing is followed for (a server that never says `end`).
+constexpr int k_max_pages = 1000;
+
+// Follows a channelz listing page by page: `page(start)` asks for the items from id `start` on,
+// keeps them and says where the page ended (Result<PageEnd>). Stops at the server's last page,
+// at a page that brings nothing past `start` (a server that repeats itself), after k_max_pages,
+// or at the first failed page, whose error it returns.
+template <class Page>
+Result<void> follow_pages(Page page) {
+  int64_t start = 0;
+  for (int n = 0; n < k_max_pages; ++n) {
+    TRY(PageEnd got, page(start));
+    if (got.end || got.last_id < start) break;
+    start = got.last_id + 1;
+  }
+  return {};
+}
+
 // The error of a failed channelz RPC `method`: UNIMPLEMENTED becomes a local error saying the
 // server offers no channelz and how servers turn it on; other codes stay rpc_status with the
 // usual hint.

@@ -58,7 +58,7 @@ grpc::Status ChannelzService::GetServerSockets(grpc::ServerContext*, const v1::G
   // 0 asks core for its default page (100 sockets).
   auto json = core(grpc_channelz_get_server_sockets(id(request->server_id()), id(request->start_socket_id()),
                                                     id(request->max_results())));
-  return parse_core_json(json.get(), *response, "server");
+  return parse_core_json(json.get(), *response, "server sockets");
 }
 
 grpc::Status ChannelzService::GetChannel(grpc::ServerContext*, const v1::GetChannelRequest* request,

@@ -31,7 +31,7 @@ template <class M>
 std::optional<M> core_message(char* json, const char* what) {
   std::unique_ptr<char, decltype(&gpr_free)> owned(json, &gpr_free);
   M message;
-  if (!json || !parse_core_json(json, message, what).ok()) return std::nullopt;
+  if (!parse_core_json(json, message, what).ok()) return std::nullopt;
   return message;
 }
 
@@ -93,14 +93,14 @@ std::string which_side(const stream::Stall& stall, const stream::ServerSocketVie
 
 std::vector<v1::Socket> own_client_sockets() {
   std::vector<v1::Socket> out;
-  int64_t start = 0;
-  for (int page = 0; page < 100; ++page) {
+  // A page this process's own core cannot give or parse ends the listing with what was read.
+  (void)follow_pages([&](int64_t start) -> Result<PageEnd> {
     auto channels = core_message<v1::GetTopChannelsResponse>(
         grpc_channelz_get_top_channels(static_cast<intptr_t>(start)), "top channels");
-    if (!channels) break;
-    int64_t last = start - 1;
+    if (!channels) return local_error("no top channels");
+    PageEnd page{start - 1, channels->end()};
     for (const auto& channel : channels->channel()) {
-      last = std::max(last, channel.ref().channel_id());
+      page.last_id = std::max(page.last_id, channel.ref().channel_id());
       for (const auto& sub_ref : channel.subchannel_ref()) {
         auto sub = core_message<v1::GetSubchannelResponse>(
             grpc_channelz_get_subchannel(static_cast<intptr_t>(sub_ref.subchannel_id())), "subchannel");
@@ -112,9 +112,8 @@ std::vector<v1::Socket> own_client_sockets() {
         }
       }
     }
-    if (channels->end() || channels->channel_size() == 0 || last < start) break;
-    start = last + 1;
-  }
+    return page;
+  });
   return out;
 }
 
@@ -185,8 +184,7 @@ class Lookup {
         }
       }
     }
-    if (best) return best;
-    return std::nullopt;
+    return best;
   }
 
  private:

@@ -355,8 +355,12 @@ void LoadRun::finish(Slot& slot, const Finished& call) {
   issue(slot);
 }
 
+Duration LoadRun::measured_time(Clock::time_point now) const {
+  return now > m_measure_start ? Duration(now - m_measure_start) : Duration::zero();
+}
+
 void LoadRun::follow_concurrency(Clock::time_point now) {
-  const Duration t = now > m_measure_start ? Duration(now - m_measure_start) : Duration::zero();
+  const Duration t = measured_time(now);
   const int target =
       std::clamp(static_cast<int>(std::lround(schedule_value(*m_opt.concurrency_schedule, t))), 1, m_opt.concurrency);
   std::vector<Slot*> wake;
@@ -428,13 +432,13 @@ Result<LoadResult> LoadRun::run() {
       if (m_opt.concurrency_schedule) {
         // Wake when the concurrency is due to change, too.
         const auto now = Clock::now();
-        if (auto next = next_change(*m_opt.concurrency_schedule, now > m_measure_start ? Duration(now - m_measure_start) : Duration::zero()))
+        if (auto next = next_change(*m_opt.concurrency_schedule, measured_time(now)))
           wake = std::min(wake, m_measure_start + *next);
       }
       m_cv.wait_until(lock, wake, finished);
       if (finished()) break;
       const auto now = Clock::now();
-      const Duration elapsed = now > m_measure_start ? Duration(now - m_measure_start) : Duration::zero();
+      const Duration elapsed = measured_time(now);
       const uint64_t done = m_done.load();
       lock.unlock();
       if (m_opt.concurrency_schedule) follow_concurrency(now);

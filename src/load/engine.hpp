@@ -153,6 +153,7 @@ class LoadRun {
   void retire_slot();
   void fail(Error error);
   void park(Slot& slot);                         // closed loop: the slot waits for the concurrency to rise
+  Duration measured_time(Clock::time_point now) const;  // since the measured part began (0 before)
   void follow_concurrency(Clock::time_point now);  // applies the concurrency schedule at `now`
   // Closes every second < before into m_series; with fold_next, second `before` (a sliver at the
   // end of the run) is closed into the point of second before - 1.
