@@ -98,7 +98,8 @@ class Control {
   Result<void> start(chaos::Injector& injector) {
     m_injector = &injector;
     if (m_opt.admin.empty()) return {};
-    TRY(m_admin, chaos::AdminServer::start(chaos::AdminOptions{m_opt.admin, admin_token(m_opt.admin_token)}, injector));
+    const chaos::AdminOptions admin{m_opt.admin, admin_token(m_opt.admin_token), /*proxy_polls=*/!m_opt.tcp};
+    TRY(m_admin, chaos::AdminServer::start(admin, injector));
     m_io.err << fmt::format("grpcdx chaos: admin service grpcdx.chaos.v1.ChaosAdmin on {}{}\n", m_admin->address(),
                             admin_token(m_opt.admin_token).empty() ? "" : " (token required)")
              << std::flush;
@@ -146,7 +147,7 @@ class Control {
 };
 
 // The SIGHUP handler: with --rules, ask for a reload and wake the wait loop; without, none (a
-// SIGHUP then ends the process as usual).
+// SIGHUP then stops the proxy as SIGTERM does: StopSignals::Hangup::stops).
 std::function<void()> on_hangup(const ChaosOptions& opt, Control& control, const std::function<void()>& wake) {
   if (opt.rules.empty()) return {};
   return [&control, wake] {
@@ -255,7 +256,7 @@ Result<int> run_tcp(const ChaosOptions& opt, std::vector<chaos::FaultSpec> fault
     std::lock_guard lock(mutex);
     stop_cv.notify_all();
   };
-  StopSignals stop([&](int) { wake(); }, on_hangup(opt, control, wake));
+  StopSignals stop([&](int) { wake(); }, on_hangup(opt, control, wake), StopSignals::Hangup::stops);
   TRY(auto proxy, chaos::TcpProxy::start(p));
   io.out << proxy->address() << std::endl;
   io.err << fmt::format("grpcdx chaos: TCP proxy listening on {}, forwarding to {}; {} fault{}, seed {}. Stop with "
@@ -330,7 +331,7 @@ Result<int> run_chaos(const ChaosOptions& opt, Io& io) {
     std::lock_guard lock(mutex);
     stop_cv.notify_all();
   };
-  StopSignals stop([&](int) { wake(); }, on_hangup(opt, control, wake));
+  StopSignals stop([&](int) { wake(); }, on_hangup(opt, control, wake), StopSignals::Hangup::stops);
   TRY(auto proxy, chaos::Proxy::start(p));
   io.out << proxy->address() << std::endl;
   io.err << fmt::format("grpcdx chaos: listening on {}{}, forwarding to {}; {} fault{}{}, seed {}. Stop with Ctrl-C or "

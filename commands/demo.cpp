@@ -107,7 +107,7 @@ Result<int> run_demo(Io& io) {
   TRY(auto proxy, chaos::Proxy::start(proxy_options));
   const std::string via = proxy->address();
   // Its admin service, to change the faults while it runs (chaos --admin).
-  TRY(auto admin, chaos::AdminServer::start(chaos::AdminOptions{"127.0.0.1:0", ""}, proxy->injector()));
+  TRY(auto admin, chaos::AdminServer::start(chaos::AdminOptions{"127.0.0.1:0", "", /*proxy_polls=*/true}, proxy->injector()));
   const std::string admin_addr = admin->address();
   const std::string runtime_fault = "abort=DEADLINE_EXCEEDED,method=grpc.testing.TestService/UnaryCall";
   std::string chaos_line = fmt::format("$ grpcdx chaos --listen {} --target {} --plaintext --header-faults --seed 1 "

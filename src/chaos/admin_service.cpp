@@ -1,7 +1,10 @@
-// grpcdx.chaos.v1.ChaosAdmin over an Injector, plus reflection and health on the same port.
+// grpcdx.chaos.v1.ChaosAdmin over an Injector, plus reflection and health on the same port, served
+// by synchronous handlers whose threads poll nothing when the proxy's loop polls for them.
 #include "chaos/admin_service.hpp"
 
 #include <arpa/inet.h>
+
+#include <cstdlib>
 
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
@@ -30,6 +33,13 @@ bool is_local_admin_address(std::string_view listen) {
   in6_addr v6{};
   if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
   return false;
+}
+
+bool process_wide_polling(const char* poll_strategy_env) {
+  // C-core takes the first engine of the comma-separated list that works; "all" starts with epoll1.
+  std::string_view list = poll_strategy_env ? poll_strategy_env : "";
+  std::string_view first = list.substr(0, list.find(','));
+  return first.empty() || first == "all" || first == "epoll1";
 }
 
 bool admin_authorized(std::string_view token, const std::vector<std::string_view>& authorization) {
@@ -134,12 +144,26 @@ class AdminCore {
 
   // Declared before the server so they outlive it.
   admin_detail::AdminService admin;
-  server::HealthService health;
+  server::SyncHealthService health;
   std::unique_ptr<server::ReflectionCore> reflection_core;
   std::unique_ptr<server::ReflectionV1Service> reflection_v1;
   std::unique_ptr<server::ReflectionV1AlphaService> reflection_v1alpha;
+  // With proxy_polls: a queue no thread waits on, there only to make gRPC build the server's
+  // request queues non-polling (grpc::ServerBuilder does so for a synchronous server that also has
+  // a "frequently polled" queue of its own). Drained when the server has stopped.
+  std::unique_ptr<grpc::ServerCompletionQueue> unpolled;
   std::unique_ptr<grpc::Server> server;
   bool stopped = false;
+
+  void drain_unpolled() {
+    if (!unpolled) return;
+    unpolled->Shutdown();
+    void* tag = nullptr;
+    bool ok = false;
+    while (unpolled->Next(&tag, &ok)) {
+    }
+    unpolled.reset();
+  }
 };
 
 AdminServer::AdminServer() = default;
@@ -151,6 +175,7 @@ void AdminServer::stop() {
   m_core->health.shutdown();
   m_core->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   m_core->server->Wait();
+  m_core->drain_unpolled();
 }
 
 Result<std::unique_ptr<AdminServer>> AdminServer::start(const AdminOptions& options, Injector& injector) {
@@ -166,8 +191,11 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(const AdminOptions& opti
       &server::served_pool(), std::vector<std::string>{admin_service, "grpc.health.v1.Health",
                                                        "grpc.reflection.v1.ServerReflection",
                                                        "grpc.reflection.v1alpha.ServerReflection"});
-  core.reflection_v1 = std::make_unique<server::ReflectionV1Service>(*core.reflection_core);
-  core.reflection_v1alpha = std::make_unique<server::ReflectionV1AlphaService>(*core.reflection_core);
+  // Synchronous handlers throughout: a callback service would start gRPC's callback threads,
+  // which poll like any other (see AdminOptions::proxy_polls).
+  core.reflection_v1 = std::make_unique<server::ReflectionV1Service>(*core.reflection_core, server::Handlers::sync);
+  core.reflection_v1alpha =
+      std::make_unique<server::ReflectionV1AlphaService>(*core.reflection_core, server::Handlers::sync);
 
   grpc::ServerBuilder builder;
   int port = 0;
@@ -177,8 +205,11 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(const AdminOptions& opti
   builder.RegisterService(&core.health);
   builder.RegisterService(core.reflection_v1.get());
   builder.RegisterService(core.reflection_v1alpha.get());
+  if (options.proxy_polls && process_wide_polling(std::getenv("GRPC_POLL_STRATEGY")))
+    core.unpolled = builder.AddCompletionQueue(/*is_frequently_polled=*/true);
   core.server = builder.BuildAndStart();
   if (!core.server || port == 0) {
+    core.drain_unpolled();
     admin->m_core.reset();
     return local_error(fmt::format("cannot listen on {} (--admin): the address is in use or not this machine's",
                                    options.listen));

@@ -1,7 +1,8 @@
-// grpc.health.v1.Health: the status table, Check, and the Watch reactor.
+// grpc.health.v1.Health: the status table, Check, and Watch as a reactor or a blocking loop.
 #include "server/health_service.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <optional>
 #include <vector>
 
@@ -9,6 +10,22 @@ namespace grpcdx::server {
 
 using grpc::health::v1::HealthCheckRequest;
 using grpc::health::v1::HealthCheckResponse;
+
+namespace {
+
+grpc::Status unknown_service(const std::string& service) {
+  return grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown service '" + service + "'");
+}
+
+grpc::Status shutting_down() { return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down"); }
+
+grpc::Status watch_cancelled() { return grpc::Status(grpc::StatusCode::CANCELLED, "watch cancelled"); }
+
+// How often a blocking Watch looks whether its client cancelled: a synchronous server is told
+// of a cancellation only when it asks.
+constexpr std::chrono::milliseconds k_watch_cancel_check{200};
+
+}  // namespace
 
 // One open Watch stream. Writes one status at a time; a status that arrives while a write is in
 // flight replaces any older queued one, so a slow client sees the latest state, never a backlog.
@@ -78,7 +95,7 @@ class HealthWatcher final : public grpc::ServerWriteReactor<HealthCheckResponse>
       finish_once();
   }
 
-  void OnCancel() override { end(grpc::Status(grpc::StatusCode::CANCELLED, "watch cancelled")); }
+  void OnCancel() override { end(watch_cancelled()); }
 
   void OnDone() override {
     m_service.remove_watcher(this);
@@ -119,7 +136,7 @@ grpc::ServerUnaryReactor* HealthService::Check(grpc::CallbackServerContext* ctx,
     if (auto it = m_statuses.find(req->service()); it != m_statuses.end()) status = it->second;
   }
   if (!status) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown service '" + req->service() + "'"));
+    reactor->Finish(unknown_service(req->service()));
     return reactor;
   }
   resp->set_status(*status);
@@ -165,7 +182,7 @@ void HealthService::shutdown() {
   }
   for (HealthWatcher* w : targets) {
     w->push(HealthCheckResponse::NOT_SERVING);
-    w->end(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down"));
+    w->end(shutting_down());
     w->unref();
   }
 }
@@ -183,12 +200,55 @@ void HealthService::add_watcher(HealthWatcher* watcher, const std::string& servi
   // Called from the watcher's constructor: the reactor is not bound yet, so these operations are
   // queued by grpc and no reaction can run here.
   watcher->push(status);
-  if (shut_down) watcher->end(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down"));
+  if (shut_down) watcher->end(shutting_down());
 }
 
 void HealthService::remove_watcher(HealthWatcher* watcher) {
   std::lock_guard lock(m_mu);
   m_watchers.erase(watcher);
+}
+
+grpc::Status SyncHealthService::Check(grpc::ServerContext*, const HealthCheckRequest* req, HealthCheckResponse* resp) {
+  std::lock_guard lock(m_mu);
+  auto it = m_statuses.find(req->service());
+  if (it == m_statuses.end()) return unknown_service(req->service());
+  resp->set_status(it->second);
+  return grpc::Status::OK;
+}
+
+grpc::Status SyncHealthService::Watch(grpc::ServerContext* ctx, const HealthCheckRequest* req,
+                                      grpc::ServerWriter<HealthCheckResponse>* writer) {
+  std::optional<Status> sent;
+  std::unique_lock lock(m_mu);
+  while (true) {
+    auto it = m_statuses.find(req->service());
+    const Status now = it == m_statuses.end() ? HealthCheckResponse::SERVICE_UNKNOWN : it->second;
+    if (now != sent) {
+      sent = now;
+      HealthCheckResponse response;
+      response.set_status(now);
+      lock.unlock();
+      if (!writer->Write(response)) return watch_cancelled();
+      lock.lock();
+      continue;  // the status may have changed again while the write was out
+    }
+    if (m_shut_down) return shutting_down();
+    if (ctx->IsCancelled()) return watch_cancelled();
+    m_changed.wait_for(lock, k_watch_cancel_check);
+  }
+}
+
+void SyncHealthService::set_status(const std::string& service, Status status) {
+  std::lock_guard lock(m_mu);
+  m_statuses[service] = status;
+  m_changed.notify_all();
+}
+
+void SyncHealthService::shutdown() {
+  std::lock_guard lock(m_mu);
+  m_shut_down = true;
+  for (auto& [name, status] : m_statuses) status = HealthCheckResponse::NOT_SERVING;
+  m_changed.notify_all();
 }
 
 }  // namespace grpcdx::server

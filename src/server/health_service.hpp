@@ -2,6 +2,7 @@
 // the server owner changes at run time.
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <set>
@@ -44,6 +45,30 @@ class HealthService final : public grpc::health::v1::Health::CallbackService {
   std::mutex m_mu;         // guards everything below
   std::map<std::string, Status> m_statuses;
   std::set<HealthWatcher*> m_watchers;
+  bool m_shut_down = false;
+};
+
+// The same service for a synchronous server (Handlers::sync in reflection_service.hpp: the chaos
+// admin port, whose threads must not poll): the same answers, and Watch holds one of the
+// server's threads while it waits, woken by a change or shutdown(), and noticing the client's
+// cancellation within k_watch_cancel_check. All members are thread-safe.
+class SyncHealthService final : public grpc::health::v1::Health::Service {
+ public:
+  using Status = grpc::health::v1::HealthCheckResponse::ServingStatus;
+
+  grpc::Status Check(grpc::ServerContext* ctx, const grpc::health::v1::HealthCheckRequest* req,
+                     grpc::health::v1::HealthCheckResponse* resp) override;
+  grpc::Status Watch(grpc::ServerContext* ctx, const grpc::health::v1::HealthCheckRequest* req,
+                     grpc::ServerWriter<grpc::health::v1::HealthCheckResponse>* writer) override;
+
+  // As HealthService's.
+  void set_status(const std::string& service, Status status);
+  void shutdown();
+
+ private:
+  std::mutex m_mu;  // guards everything below
+  std::condition_variable m_changed;
+  std::map<std::string, Status> m_statuses;
   bool m_shut_down = false;
 };
 

@@ -1,5 +1,5 @@
 // Server reflection: the DescriptorPool lookups, the request/response mapping shared by v1 and
-// v1alpha, and the bidi reactor that answers one request at a time.
+// v1alpha, and the bidi reactor (or synchronous loop) that answers one request at a time.
 #include "server/reflection_service.hpp"
 
 #include <algorithm>
@@ -9,6 +9,7 @@
 #include <grpcpp/impl/codegen/proto_utils.h>
 #include <grpcpp/impl/rpc_service_method.h>
 #include <grpcpp/impl/codegen/server_callback_handlers.h>
+#include <grpcpp/support/method_handler.h>
 #include <grpcpp/support/server_callback.h>
 
 #include "grpc/health/v1/health.pb.h"
@@ -185,7 +186,27 @@ void answer_reflection(const ReflectionCore& core, const Request& request, Respo
   }
 }
 
-ReflectionService::ReflectionService(const ReflectionCore& core, const char* method_path) {
+ReflectionService::ReflectionService(const ReflectionCore& core, const char* method_path, Handlers handlers) {
+  using Stream = grpc::ServerReaderWriter<Response, Request>;
+  if (handlers == Handlers::sync) {
+    // One request answered at a time, as the reactor below does, on the server's own thread.
+    AddMethod(new grpc::internal::RpcServiceMethod(
+        method_path, grpc::internal::RpcMethod::BIDI_STREAMING,
+        new grpc::internal::BidiStreamingHandler<ReflectionService, Request, Response>(
+            [&core](ReflectionService*, grpc::ServerContext*, Stream* stream) {
+              Request request;
+              Response response;
+              while (stream->Read(&request)) {
+                response.Clear();
+                answer_reflection(core, request, &response);
+                if (!stream->Write(response))
+                  return grpc::Status(grpc::StatusCode::CANCELLED, "reflection stream cancelled");
+              }
+              return grpc::Status::OK;
+            },
+            this)));
+    return;
+  }
   // As the generated CallbackService declares its method, with the v1 messages for either version.
   AddMethod(new grpc::internal::RpcServiceMethod(method_path,
                                                  grpc::internal::RpcMethod::BIDI_STREAMING, nullptr));
@@ -195,10 +216,10 @@ ReflectionService::ReflectionService(const ReflectionCore& core, const char* met
                             }));
 }
 
-ReflectionV1Service::ReflectionV1Service(const ReflectionCore& core)
-    : ReflectionService(core, "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo") {}
+ReflectionV1Service::ReflectionV1Service(const ReflectionCore& core, Handlers handlers)
+    : ReflectionService(core, "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", handlers) {}
 
-ReflectionV1AlphaService::ReflectionV1AlphaService(const ReflectionCore& core)
-    : ReflectionService(core, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo") {}
+ReflectionV1AlphaService::ReflectionV1AlphaService(const ReflectionCore& core, Handlers handlers)
+    : ReflectionService(core, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", handlers) {}
 
 }  // namespace grpcdx::server

@@ -56,21 +56,27 @@ class ReflectionCore {
 // The bidi method ServerReflectionInfo at `method_path`, answered by `core` (which must outlive
 // it) one request at a time. Both versions are spoken with the v1 messages: v1alpha's are
 // wire-identical, so it needs no generated code of its own.
+// Who runs a service's calls. `callback`: gRPC's callback API, whose threads (in gRPC 1.51 with
+// the epoll1 engine) poll every socket of the process. `sync`: the threads of a synchronous
+// server, which poll nothing when the server is built to leave polling to another queue (the
+// chaos admin port, so that only the proxy's loop polls: src/chaos/admin_service.cpp).
+enum class Handlers { callback, sync };
+
 class ReflectionService : public grpc::Service {
  protected:
-  ReflectionService(const ReflectionCore& core, const char* method_path);
+  ReflectionService(const ReflectionCore& core, const char* method_path, Handlers handlers);
 };
 
 // grpc.reflection.v1.ServerReflection answered by `core`, which must outlive it.
 class ReflectionV1Service final : public ReflectionService {
  public:
-  explicit ReflectionV1Service(const ReflectionCore& core);
+  explicit ReflectionV1Service(const ReflectionCore& core, Handlers handlers = Handlers::callback);
 };
 
 // grpc.reflection.v1alpha.ServerReflection answered by `core`, which must outlive it.
 class ReflectionV1AlphaService final : public ReflectionService {
  public:
-  explicit ReflectionV1AlphaService(const ReflectionCore& core);
+  explicit ReflectionV1AlphaService(const ReflectionCore& core, Handlers handlers = Handlers::callback);
 };
 
 // Fills `response` for `request` from `core` (the v1 messages, for either protocol version).

@@ -161,6 +161,34 @@ class AdminServiceTest(t.ServedTestCase):
             self.assertIn("SERVING", self.assert_ok(t.run(["health", address, "--plaintext"])))
             self.assertIn("rpc RemoveFault", self.assert_ok(t.run(["describe", address, ADMIN, "--plaintext"])))
 
+    def test_health_watch_on_the_admin_port_ends_when_the_proxy_stops(self):
+        # The admin port's Watch is a blocking handler (no gRPC callback threads beside the
+        # proxy's loop): it must still send each change and end when the proxy stops.
+        with proxy(self.address) as (c, address):
+            watch = subprocess.Popen([t.binary(), "health", address, "--plaintext", "--watch"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            try:
+                self.assertEqual(watch.stdout.readline(), "SERVING\n")
+                c.stop()
+                out, err = watch.communicate(timeout=10)
+            finally:
+                if watch.poll() is None:
+                    watch.kill()
+                    watch.communicate()
+        self.assertEqual(out, "NOT_SERVING\n")
+        self.assertIn("server is shutting down", err)
+        self.assertEqual(watch.returncode, 78)
+
+    def test_admin_port_under_another_polling_engine(self):
+        # With C-core's `poll` engine the proxy's loop cannot poll the admin port for it: the
+        # admin server polls for itself, and every verb still answers.
+        with proxy(self.address, env={"GRPC_POLL_STRATEGY": "poll"}) as (c, address):
+            self.assertEqual(self.assert_ok(ctl(address, "add", "abort=INTERNAL,method=" + EMPTY, "--timeout", "5s")),
+                             "f1  abort=INTERNAL,method=" + EMPTY + "\n")
+            self.assert_fails(call_empty(c.address), 77, "INTERNAL")
+            self.assertRegex(self.assert_ok(ctl(address, "list", "--timeout", "5s")), r"f1\s+1\s+1\s+abort=INTERNAL")
+            self.assertIn("SERVING", self.assert_ok(t.run(["health", address, "--plaintext", "--timeout", "5s"])))
+
     def test_ctl_every_verb(self):
         with proxy(self.address) as (c, address):
             self.assertEqual(self.assert_ok(ctl(address, "list")), "no faults\n")

@@ -2,7 +2,7 @@
 # the proxy's own nftables table. The whole script runs as root inside a private network
 # namespace (netns.main_in_netns), so the host's firewall is never touched: bytes arrive intact
 # through a lossy proxy while TCP retransmits, the table goes with the proxy however it stops
-# (SIGINT, SIGTERM, --duration, an error at start), a killed proxy's table is removed by the next
+# (SIGINT, SIGTERM, SIGHUP, --duration, an error at start), a killed proxy's table is removed by the next
 # one, the admin service changes the rules at run time, and without CAP_NET_ADMIN or without
 # libnftables the proxy refuses to start with one error line.
 import hashlib
@@ -111,8 +111,9 @@ class LossTest(t.TestCase):
         self.assertEqual(counts["bytes"], {"up": len(payload), "down": len(payload)})
         self.assertNotIn(table, tables())
 
-    def test_the_table_goes_with_sigint_sigterm_and_duration(self):
-        for how in ("SIGINT", "SIGTERM"):
+    def test_the_table_goes_with_sigint_sigterm_sighup_and_duration(self):
+        # SIGHUP without --rules (the terminal closed) stops the proxy as SIGTERM does.
+        for how in ("SIGINT", "SIGTERM", "SIGHUP"):
             c = self.proxy("--fault", "loss=1,dir=up")
             table = table_of(c.proc.pid, c.address)
             self.assertIn(table, tables())

@@ -1,5 +1,5 @@
 // Unit tests for the pure parts of src/chaos/admin_service: which addresses need a token, and
-// the bearer check.
+// the bearer check, the polling engine check.
 #include <doctest.h>
 
 #include "chaos/admin_service.hpp"
@@ -28,4 +28,15 @@ TEST_CASE("admin_authorized: the exact bearer token, or anything without a token
   CHECK(!admin_authorized("s3cret", {"Bearer s3cret2"}));
   CHECK(!admin_authorized("s3cret", {"s3cret"}));
   CHECK(!admin_authorized("s3cret", {"bearer s3cret"}));
+}
+
+TEST_CASE("process_wide_polling: epoll1 first, as C-core picks it") {
+  CHECK(process_wide_polling(nullptr));
+  CHECK(process_wide_polling(""));
+  CHECK(process_wide_polling("all"));
+  CHECK(process_wide_polling("epoll1"));
+  CHECK(process_wide_polling("epoll1,poll"));
+  CHECK(!process_wide_polling("poll"));
+  CHECK(!process_wide_polling("poll,epoll1"));
+  CHECK(!process_wide_polling("none"));
 }
