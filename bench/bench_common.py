@@ -46,6 +46,14 @@ def start(argv, timeout=20, stderr=subprocess.DEVNULL):
     return proc, data.split(b"\n", 1)[0].decode().strip()
 
 
+def add_upstream_args(ap, build_dir):
+    """--server and --upstream, the flags start_upstream() takes its arguments from."""
+    ap.add_argument("--server", default=os.path.join(build_dir, "grpcdx_bench_minimal_server"),
+                    help="the minimal server")
+    ap.add_argument("--upstream", choices=("minimal", "serve"), default="minimal",
+                    help="the minimal callback server (default) or grpcdx serve")
+
+
 def start_upstream(kind, grpcdx, minimal_server):
     """The server a harness measures against, (process, address): the minimal C++ server
     (`kind` "minimal") or `grpcdx serve`."""

@@ -18,7 +18,7 @@ import os
 import statistics
 import sys
 
-from bench_common import loadavg, proc_usage, refuse_when_busy, rss_kib, run_measured, start, start_upstream, stop
+from bench_common import add_upstream_args, loadavg, proc_usage, refuse_when_busy, rss_kib, run_measured, start, start_upstream, stop
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.path.join(os.path.dirname(HERE), "build")
@@ -81,9 +81,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--grpcdx", default=os.path.join(BUILD, "grpcdx"))
     ap.add_argument("--client", default=os.path.join(BUILD, "grpcdx_load_baseline"), help="the minimal client")
-    ap.add_argument("--server", default=os.path.join(BUILD, "grpcdx_bench_minimal_server"), help="the minimal server")
-    ap.add_argument("--upstream", choices=("minimal", "serve"), default="minimal",
-                    help="the minimal callback server (default) or grpcdx serve")
+    add_upstream_args(ap, BUILD)
     ap.add_argument("--calls", type=int, default=20000, help="calls of each -c 50 run (default 20000)")
     ap.add_argument("--latency-calls", type=int, default=5000, help="calls of each -c 1 run (default 5000)")
     ap.add_argument("--concurrency", type=int, default=50)

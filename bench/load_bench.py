@@ -14,7 +14,7 @@ import os
 import statistics
 import sys
 
-from bench_common import loadavg, proc_usage, refuse_when_busy, run_measured, start_upstream, stop
+from bench_common import add_upstream_args, loadavg, proc_usage, refuse_when_busy, run_measured, start_upstream, stop
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -53,10 +53,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--grpcdx", default=os.path.join(REPO, "build", "grpcdx"))
     ap.add_argument("--baseline", default=os.path.join(REPO, "build", "grpcdx_load_baseline"))
-    ap.add_argument("--server", default=os.path.join(REPO, "build", "grpcdx_bench_minimal_server"),
-                    help="the minimal server")
-    ap.add_argument("--upstream", choices=("minimal", "serve"), default="minimal",
-                    help="the minimal callback server (default) or grpcdx serve")
+    add_upstream_args(ap, os.path.join(REPO, "build"))
     ap.add_argument("--proto-dir", default=os.environ.get("GRPC_PROTO_DIR", "/usr/share/grpc-proto"),
                     help="where grpc/testing/test.proto is (grpcdx bench's schema for the minimal server)")
     ap.add_argument("--calls", type=int, default=50000, help="calls per run (default 50000)")
