@@ -84,6 +84,7 @@ struct ProxyLoop {
   ProxyCall* calls = nullptr;
   size_t call_count = 0;
   std::vector<ProxyCall*> flush;   // calls holding something back until the queue is idle
+  std::vector<ProxyCall*> flushing;  // the calls being flushed; kept, so neither list reallocates
 };
 
 // What every call shares: the injector, the upstream stub, the loops, the set of open calls.
@@ -677,9 +678,9 @@ void ProxyCore::run(ProxyLoop& loop) {
   size_t since_flush = 0;
   auto flush = [&] {
     since_flush = 0;
-    std::vector<ProxyCall*> calls;
-    calls.swap(loop.flush);
-    for (ProxyCall* call : calls) call->on_event(Event::flush, true);
+    loop.flushing.swap(loop.flush);  // a call flushed now may queue itself again
+    for (ProxyCall* call : loop.flushing) call->on_event(Event::flush, true);
+    loop.flushing.clear();
   };
   while (true) {
     // Block only when no call holds anything back; otherwise poll, and flush once idle.
